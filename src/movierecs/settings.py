@@ -1,0 +1,91 @@
+"""Settings: the only place environment variables are read.
+
+One :class:`Settings` object is built per process at its entry point (CLI command, ``create_app``,
+consumer, operator) and passed down. Names fixed by DESIGN.md §3 (contract): ``MOVIERECS_DATA_DIR``,
+``MOVIERECS_EVENT_BUS_URL``, ``MOVIERECS_INTERACTIONS_URL``, ``MOVIERECS_CATALOG_URL``,
+``MOVIERECS_ADMIN_TOKEN``, ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process configuration; defaults give the embedded (laptop) mode."""
+
+    model_config = SettingsConfigDict(env_prefix="MOVIERECS_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("~/.movierecs/data"), description="Where datasets live (ml-100k/, ml-1m/, ...)."
+    )
+    home: Path = Field(
+        default=Path("~/.movierecs"),
+        description="State of the embedded mode: MLflow sqlite file, catalog, interactions, models.",
+    )
+    event_bus_url: str = Field(default="memory://", description="memory:// or kafka://host:port")
+    interactions_url: str = Field(
+        default="", description="chdb:///path or clickhouse://host:port/db; default: chdb in home"
+    )
+    catalog_url: str = Field(default="", description="sqlite:///path or postgresql://...; default: sqlite")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /v1/admin/*")
+
+    mlflow_tracking_uri: str = Field(
+        default="",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MOVIERECS_MLFLOW_TRACKING_URI"),
+        description="Default: sqlite:///<home>/mlflow.db",
+    )
+    mlflow_registry_uri: str = Field(
+        default="",
+        validation_alias=AliasChoices("MLFLOW_REGISTRY_URI", "MOVIERECS_MLFLOW_REGISTRY_URI"),
+        description="Default: the tracking URI",
+    )
+    experiment_name: str = "movierecs"
+    model_name: str = "movierecs"
+    model_alias: str = "champion"
+    model_uri: str = Field(default="", description="Model to serve; default models:/<name>@<alias>")
+    model_version: str = Field(
+        default="", description="Set by the rollout operator on the pod template; informational"
+    )
+
+    kafka_topic: str = "movierecs.interactions"
+    kafka_dlq_topic: str = "movierecs.interactions.dlq"
+    kafka_partitions: int = Field(default=3, ge=1)
+    api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API")
+    download_base_url: str = "https://files.grouplens.org/datasets/movielens"
+    num_threads: int = Field(default=1, ge=0, description="Threads for iALS fit; 0 = all cores")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def resolved_home(self) -> Path:
+        return self.home.expanduser()
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser()
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.resolved_home() / 'mlflow.db'}"
+
+    @property
+    def registry_uri(self) -> str:
+        return self.mlflow_registry_uri or self.tracking_uri
+
+    @property
+    def interactions(self) -> str:
+        return self.interactions_url or f"chdb://{self.resolved_home() / 'interactions.chdb'}"
+
+    @property
+    def catalog(self) -> str:
+        return self.catalog_url or f"sqlite:///{self.resolved_home() / 'catalog.sqlite'}"
+
+    @property
+    def served_model_uri(self) -> str:
+        return self.model_uri or f"models:/{self.model_name}@{self.model_alias}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.resolved_home() / "artifacts"
