@@ -1,0 +1,156 @@
+"""ModelRegistry on MLflow: runs with params/metrics/plots, versions of model ``movierecs``, aliases.
+
+The bundle folder is logged as run artifacts (``bundle/``) and registered as a model version whose
+source is that folder, so ``models:/movierecs@champion`` downloads exactly the bundle.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from movierecs.exceptions import RegistryError
+
+log = logging.getLogger(__name__)
+BUNDLE_ARTIFACT = "bundle"
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+
+class MlflowRegistry:
+    """Thin wrapper over MLflow's tracking and registry clients."""
+
+    def __init__(self, tracking_uri: str, registry_uri: str, model_name: str,
+                 experiment: str = "movierecs", artifact_root: Path | None = None) -> None:
+        import mlflow
+
+        self._mlflow = mlflow
+        self.tracking_uri, self.registry_uri = tracking_uri, registry_uri
+        self.model_name, self.experiment = model_name, experiment
+        self.artifact_root = artifact_root
+        if tracking_uri.startswith("sqlite:///"):
+            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+    def _experiment_id(self) -> str:
+        exp = self.client.get_experiment_by_name(self.experiment)
+        if exp is not None:
+            return str(exp.experiment_id)
+        location = None
+        if self.artifact_root is not None and self.tracking_uri.startswith("sqlite:"):
+            self.artifact_root.mkdir(parents=True, exist_ok=True)
+            location = self.artifact_root.resolve().as_uri()
+        return str(self.client.create_experiment(self.experiment, artifact_location=location))
+
+    def log_training(
+        self,
+        bundle_dir: Path,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        plots: Mapping[str, Path] | None = None,
+        tags: Mapping[str, str] | None = None,
+        register: bool = True,
+    ) -> RegisteredVersion:
+        """Log a run (params, metrics, plots, bundle) and register the bundle as a new version."""
+        try:
+            run = self.client.create_run(self._experiment_id(), tags=dict(tags or {}))
+            run_id = run.info.run_id
+            from mlflow.entities import Metric, Param
+
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
+                params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+            )
+            for path in (plots or {}).values():
+                self.client.log_artifact(run_id, str(path), "plots")
+            self.client.log_artifacts(run_id, str(bundle_dir), BUNDLE_ARTIFACT)
+            self.client.set_terminated(run_id)
+            version = ""
+            if register:
+                version = self._register(run_id, run.info.artifact_uri.rstrip("/") + "/" + BUNDLE_ARTIFACT,
+                                         dict(tags or {}))
+            return RegisteredVersion(version, run_id, dict(metrics), dict(tags or {}))
+        except RegistryError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"MLflow at {self.tracking_uri} failed: {exc}") from exc
+
+    def _register(self, run_id: str, source: str, tags: dict[str, str]) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(self.model_name)
+        except MlflowException:
+            self.client.create_registered_model(self.model_name, description="MovieRecs hybrid iALS")
+        mv = self.client.create_model_version(self.model_name, source=source, run_id=run_id, tags=tags)
+        return str(mv.version)
+
+    def version_for_alias(self, alias: str) -> RegisteredVersion | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            mv = self.client.get_model_version_by_alias(self.model_name, alias)
+        except MlflowException as exc:
+            if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
+                return None
+            raise RegistryError(f"MLflow at {self.registry_uri}: {exc}") from exc
+        return self.get_version(str(mv.version))
+
+    def get_version(self, version: str) -> RegisteredVersion:
+        try:
+            mv = self.client.get_model_version(self.model_name, version)
+            run = self.client.get_run(mv.run_id)
+        except Exception as exc:
+            raise RegistryError(f"version {version} of {self.model_name}: {exc}") from exc
+        return RegisteredVersion(str(mv.version), mv.run_id, dict(run.data.metrics), dict(mv.tags))
+
+    def latest_version(self) -> RegisteredVersion | None:
+        try:
+            versions = self.client.search_model_versions(f"name='{self.model_name}'")
+        except Exception as exc:
+            raise RegistryError(f"MLflow at {self.registry_uri}: {exc}") from exc
+        if not versions:
+            return None
+        return self.get_version(str(max(int(v.version) for v in versions)))
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(self.model_name, alias, version)
+
+    def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]:
+        """Download ``models:/name@alias`` / ``models:/name/N`` / ``runs:/...`` to a local folder.
+
+        Returns the folder and the resolved model version (``None`` for non-registry URIs).
+        """
+        version = None
+        if uri.startswith("models:/"):
+            ref = uri.removeprefix("models:/")
+            name, _, tail = ref.partition("@")
+            if tail:
+                found = self.client.get_model_version_by_alias(name, tail)
+                version = str(found.version)
+            else:
+                name, _, version = ref.partition("/")
+            mv = self.client.get_model_version(name, version)
+            source = self.client.get_model_version_download_uri(name, mv.version)
+        else:
+            source = uri
+        target = dest or Path(tempfile.mkdtemp(prefix="movierecs-model-"))
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            path = self._mlflow.artifacts.download_artifacts(
+                artifact_uri=source, dst_path=str(target), tracking_uri=self.tracking_uri
+            )
+        except Exception as exc:
+            raise RegistryError(f"cannot download {uri}: {exc}") from exc
+        return Path(path), version

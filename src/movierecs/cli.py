@@ -1,0 +1,199 @@
+"""The ``movierecs`` command line: every stage is a command (same entry locally, in CI, in a pod)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from movierecs.data.loaders import DATASETS
+from movierecs.exceptions import MovieRecsError, PromotionRefusedError
+from movierecs.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="MovieRecs: personalised movie feeds (iALS + popularity).",
+                  pretty_exceptions_enable=False)
+data_app = typer.Typer(no_args_is_help=True, help="Datasets: download and inspect.")
+app.add_typer(data_app, name="data")
+console = Console(stderr=True)
+
+DatasetOpt = Annotated[str | None, typer.Option(help=f"one of {', '.join(DATASETS)}")]
+CsvOpt = Annotated[Path | None, typer.Option(help="generic interactions CSV (user_id,item_id,timestamp,rating|weight)")]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _limit_blas_threads() -> None:
+    # iALS fit and fold-in are 3-20x slower with a multi-threaded OpenBLAS (see DESIGN.md §5)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, "blas")
+
+
+@data_app.command("download")
+def data_download(
+    dataset: Annotated[str, typer.Option(help=f"one of {', '.join(DATASETS)}")] = "ml-100k",
+    dest: Annotated[Path | None, typer.Option(help="target folder (default MOVIERECS_DATA_DIR)")] = None,
+) -> None:
+    """Download a MovieLens dataset from GroupLens, verify its checksum and unpack it."""
+    from movierecs.data.download import ensure_dataset
+
+    settings = _settings()
+    data_dir = (dest or settings.resolved_data_dir()).expanduser()
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(f"{dataset}", total=None)
+        folder, fetched = ensure_dataset(
+            dataset, data_dir, settings.download_base_url,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"{dataset}: {'downloaded and verified' if fetched else 'already present'} in {folder}")
+
+
+@app.command()
+def load(
+    dataset: DatasetOpt = None,
+    interactions: CsvOpt = None,
+    items: Annotated[Path | None, typer.Option(help="items CSV: item_id,title[,year][,genres]")] = None,
+    users: Annotated[Path | None, typer.Option(help="users CSV: user_id[,age][,gender][,occupation]")] = None,
+) -> None:
+    """Load a dataset into the configured stores (idempotent: loading twice doesn't duplicate)."""
+    from movierecs.loading import load_into_stores
+
+    if not dataset and not interactions:
+        raise typer.BadParameter("give --dataset or --interactions")
+    settings = _settings()
+    from movierecs.wiring import load_source
+
+    raw = load_source(settings, dataset, interactions, items, users)
+    counts = load_into_stores(settings, raw, progress=lambda msg: console.print(msg))
+    console.print(json.dumps(counts))
+
+
+@app.command()
+def train(
+    dataset: DatasetOpt = None,
+    interactions: CsvOpt = None,
+    register: Annotated[bool, typer.Option(help="log to MLflow and register a model version")] = True,
+    output_dir: Annotated[Path | None, typer.Option(help="also write the model bundle here")] = None,
+    tune: Annotated[int, typer.Option(help="Optuna trials on a validation split carved from train")] = 0,
+    watermark: Annotated[str | None, typer.Option(help="ISO-8601: use interactions up to this time")] = None,
+    weighting: Annotated[str | None, typer.Option(help="binary|rating|centered|positive")] = None,
+    factors: Annotated[int | None, typer.Option(help="iALS factors")] = None,
+    iterations: Annotated[int | None, typer.Option(help="iALS iterations")] = None,
+    regularization: Annotated[float | None, typer.Option(help="iALS regularization")] = None,
+    alpha: Annotated[float | None, typer.Option(help="iALS alpha (confidence scale)")] = None,
+    promote_after: Annotated[bool, typer.Option("--promote", help="run the quality gate and promote")] = False,
+) -> None:
+    """Fit the hybrid model, evaluate it next to popularity, log to MLflow, register a version."""
+    from movierecs.training.commands import train_command
+
+    _limit_blas_threads()
+    train_command(
+        _settings(), console, dataset=dataset, interactions=interactions, register=register,
+        output_dir=output_dir, tune=tune, watermark=watermark, weighting=weighting,
+        overrides={"factors": factors, "iterations": iterations, "regularization": regularization,
+                   "alpha": alpha},
+        promote=promote_after,
+    )
+
+
+@app.command()
+def evaluate(
+    dataset: DatasetOpt = None,
+    interactions: CsvOpt = None,
+    split: Annotated[str, typer.Option(help="user_temporal | global_time")] = "user_temporal",
+    test_fraction: Annotated[float, typer.Option(help="share of interactions held out")] = 0.2,
+    k: Annotated[int, typer.Option(help="cut-off for every metric")] = 10,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON")] = None,
+    weightings: Annotated[bool, typer.Option(help="also compare the weighting schemes")] = False,
+    model: Annotated[str | None, typer.Option(help="bundle dir or models:/ URI: take its config")] = None,
+) -> None:
+    """Offline evaluation: hybrid, iALS, segment and global popularity per user slice."""
+    from movierecs.training.commands import evaluate_command
+
+    _limit_blas_threads()
+    evaluate_command(_settings(), console, dataset=dataset, interactions=interactions, split=split,
+                     test_fraction=test_fraction, k=k, json_path=json_path, weightings=weightings,
+                     model=model)
+
+
+@app.command()
+def recommend(
+    model: Annotated[str, typer.Option(help="bundle folder or models:/name@alias")],
+    user: Annotated[list[int] | None, typer.Option(help="user id (repeatable)")] = None,
+    users_file: Annotated[Path | None, typer.Option(help="file with one user id per line")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="items per user")] = 10,
+    output: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None,
+) -> None:
+    """Batch recommendations as CSV: user_id,item_id,rank,score. Unknown users get the cold-start list."""
+    from movierecs.training.commands import recommend_command
+
+    _limit_blas_threads()
+    recommend_command(_settings(), model=model, users=user or [], users_file=users_file, k=k, output=output)
+
+
+@app.command()
+def promote(
+    version: Annotated[str | None, typer.Option(help="model version (default: the latest)")] = None,
+    alias: Annotated[str | None, typer.Option(help="alias to move (default: settings' model alias)")] = None,
+    tolerance: Annotated[float, typer.Option(help="relative NDCG@10 slack vs the champion")] = 0.02,
+    force: Annotated[bool, typer.Option(help="skip the quality gate")] = False,
+) -> None:
+    """Move the alias to a version if it passes the quality gate; exit code 3 when refused."""
+    from movierecs.training.commands import promote_command
+
+    promote_command(_settings(), console, version=version, alias=alias, tolerance=tolerance, force=force)
+
+
+@app.command()
+def serve(
+    model: Annotated[str | None, typer.Option(help="bundle folder or registry URI (default models:/<name>@<alias>)")] = None,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Run the recommendation API (FastAPI + uvicorn)."""
+    import uvicorn
+
+    from movierecs.serving.app import create_app
+
+    _limit_blas_threads()
+    settings = _settings()
+    if model:
+        settings = settings.model_copy(update={"model_uri": model})
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    ui_port: Annotated[int, typer.Option(help="UI port (0: no UI)")] = 8501,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+) -> None:
+    """The whole loop embedded, no servers: data, stores, train, register, promote, API (+ UI)."""
+    from movierecs.demo import run_demo
+
+    _limit_blas_threads()
+    run_demo(_settings(), console, host=host, port=port, ui_port=ui_port)
+
+
+def main() -> None:
+    """Console entry point: named errors become one clear line and exit code 2 (3: gate refused)."""
+    from movierecs.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        app()
+    except PromotionRefusedError as exc:
+        console.print(f"[yellow]promotion refused:[/] {exc}")
+        sys.exit(3)
+    except MovieRecsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

@@ -1,0 +1,94 @@
+"""Turning explicit ratings and typed events into implicit-feedback confidence.
+
+Every interaction is first mapped to a *rating equivalent* ``r`` on the 0.5–5 scale: a rating is
+its own value; ``like`` = 5, ``watch`` = 4, ``click`` = 3, ``dislike`` = 1; ``impression`` carries no
+preference and is dropped; a ``weight`` row (generic CSV with a weight column) is taken as is. The
+scheme then turns ``r`` into the confidence that iALS uses:
+
+========== ================================================ =====================================
+scheme      weight                                           reading
+========== ================================================ =====================================
+binary      1                                                 "watched" is the signal
+rating      r                                                 higher rating, more confidence
+centered    r - threshold if r >= threshold else negative_w   below-threshold ratings push away
+positive    1 if r >= threshold else dropped                  only likes count
+========== ================================================ =====================================
+
+Per (user, item) the latest interaction wins (a dislike after a like overrides it). ``movierecs
+evaluate --weightings`` compares the schemes on a temporal split; the default is the winner on
+ml-100k (see docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from movierecs.columns import Columns
+
+EVENT_RATING = {"like": 5.0, "watch": 4.0, "click": 3.0, "dislike": 1.0}
+
+
+class Weighting(BaseModel):
+    """How ratings and events become iALS confidence (see module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheme: Literal["binary", "rating", "centered", "positive"] = "binary"
+    threshold: float = Field(default=3.5, ge=0.0, le=5.0)
+    negative_weight: float = Field(default=-1.0, le=0.0, description="centered: below-threshold weight")
+
+
+def rating_equivalent(types: pd.Series, values: pd.Series) -> np.ndarray:
+    """Map (type, value) pairs to a 0.5–5 rating equivalent; NaN for rows that carry no preference."""
+    types_arr = types.astype(str).to_numpy()
+    vals = values.to_numpy(dtype="float64", na_value=np.nan)
+    out = np.full(len(types_arr), np.nan)
+    is_rating = (types_arr == "rating") | (types_arr == "weight")
+    out[is_rating] = vals[is_rating]
+    for kind, r in EVENT_RATING.items():
+        out[types_arr == kind] = r
+    return out
+
+
+def apply_weighting(interactions: pd.DataFrame, weighting: Weighting) -> pd.DataFrame:
+    """Weighted, deduplicated interactions: ``user_id, item_id, weight, datetime``.
+
+    Rows with weight 0 are kept: they mark an item as *seen* (never recommended again) without
+    carrying a preference; fitting and fold-in ignore them.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10],
+    ...     "type": ["rating", "rating", "like"], "value": [5.0, 2.0, None],
+    ...     "datetime": pd.to_datetime([1, 2, 3], unit="s")})
+    >>> apply_weighting(frame, Weighting(scheme="positive"))["weight"].tolist()
+    [1.0, 0.0, 1.0]
+    """
+    frame = interactions
+    r = rating_equivalent(frame[Columns.Type], frame["value"])
+    is_raw_weight = (frame[Columns.Type].astype(str) == "weight").to_numpy()
+    keep = ~np.isnan(r)
+    if weighting.scheme == "binary":
+        w = np.ones_like(r)
+    elif weighting.scheme == "rating":
+        w = r.copy()
+    elif weighting.scheme == "centered":
+        w = np.where(r >= weighting.threshold, r - weighting.threshold + 0.5, weighting.negative_weight)
+    else:  # positive
+        w = np.where(r >= weighting.threshold, 1.0, 0.0)
+    w = np.where(is_raw_weight, r, w)
+    out = pd.DataFrame(
+        {
+            Columns.User: frame[Columns.User].to_numpy()[keep],
+            Columns.Item: frame[Columns.Item].to_numpy()[keep],
+            Columns.Weight: w[keep].astype("float32"),
+            Columns.Datetime: frame[Columns.Datetime].to_numpy()[keep],
+        }
+    )
+    out = out.sort_values(Columns.Datetime, kind="stable")
+    out = out.drop_duplicates([Columns.User, Columns.Item], keep="last")
+    return out.reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Training pipeline: extract -> split -> fit -> evaluate -> (gate) -> register."""

@@ -1,0 +1,169 @@
+"""Bodies of the train / evaluate / recommend / promote commands (the CLI only parses options)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from movierecs.columns import Columns
+from movierecs.domain.weighting import Weighting
+from movierecs.evaluation.protocol import EvalProtocol, make_split
+from movierecs.evaluation.report import evaluate_models, format_table
+from movierecs.exceptions import DataError, PromotionRefusedError
+from movierecs.models.hybrid import HybridConfig, HybridRecommender
+from movierecs.models.ials import IALSRecommender
+from movierecs.models.popular import PopularConfig, PopularRecommender
+from movierecs.settings import Settings
+from movierecs.training.gate import decide_promotion
+from movierecs.training.pipeline import run_training
+from movierecs.wiring import load_source, registry, resolve_bundle
+
+
+def _config(weighting: str | None, overrides: Mapping[str, Any], settings: Settings) -> HybridConfig:
+    base = HybridConfig()
+    ials = base.ials.model_copy(update={k: v for k, v in overrides.items() if v is not None}
+                                | {"num_threads": settings.num_threads})
+    ials = type(ials).model_validate(ials.model_dump())
+    scheme = Weighting(scheme=weighting) if weighting else base.weighting  # type: ignore[arg-type]
+    return base.model_copy(update={"ials": ials, "weighting": scheme})
+
+
+def train_command(settings: Settings, console: Console, *, dataset: str | None, interactions: Path | None,
+                  register: bool, output_dir: Path | None, tune: int, watermark: str | None,
+                  weighting: str | None, overrides: Mapping[str, Any], promote: bool) -> None:
+    mark = pd.Timestamp(watermark).tz_localize(None) if watermark and pd.Timestamp(watermark).tzinfo is None \
+        else (pd.Timestamp(watermark).tz_convert("UTC").tz_localize(None) if watermark else None)
+    with console.status("loading data"):
+        if dataset is None and interactions is None:
+            from movierecs.wiring import extract_from_stores
+
+            raw = extract_from_stores(settings, until=mark)
+        else:
+            raw = load_source(settings, dataset, interactions)
+    config = _config(weighting, overrides, settings)
+    protocol = EvalProtocol()
+    if tune > 0:
+        from rich.progress import Progress
+
+        from movierecs.training.tune import tune as run_tune
+
+        split = make_split(raw, protocol)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("tuning", total=tune)
+            config, best = run_tune(split.train_raw, config, protocol, tune,
+                                    on_trial=lambda _n, _v: bar.advance(task))
+        console.print(f"tuning: best validation NDCG@10 {best:.4f} with {config.model_dump_json()}")
+    with console.status("training") as status:
+        outcome = run_training(raw, config, protocol, output_dir=output_dir, watermark=mark,
+                               dataset_name=dataset or (interactions.name if interactions else "store"),
+                               step=lambda msg: status.update(msg))
+    view = outcome.table[["model", "slice", "n_users", "recall@10", "ndcg@10", "map@10", "coverage@10"]]
+    print(format_table(view))
+    version = None
+    if register:
+        with console.status("logging to MLflow"):
+            reg = registry(settings)
+            registered = reg.log_training(outcome.bundle_dir, outcome.params, outcome.metrics, outcome.plots,
+                                          tags={"watermark": outcome.bundle.watermark})
+        version = registered.version
+        console.print(f"MLflow run {registered.run_id}; registered {settings.model_name} version {version}")
+    if output_dir:
+        console.print(f"bundle written to {output_dir}")
+    if promote and version:
+        promote_command(settings, console, version=version, alias=None, tolerance=0.02, force=False)
+
+
+def evaluate_command(settings: Settings, console: Console, *, dataset: str | None, interactions: Path | None,
+                     split: str, test_fraction: float, k: int, json_path: Path | None, weightings: bool,
+                     model: str | None) -> None:
+    raw = load_source(settings, dataset, interactions) if (dataset or interactions) else None
+    if raw is None:
+        from movierecs.wiring import extract_from_stores
+
+        raw = extract_from_stores(settings)
+    protocol = EvalProtocol(split=split, test_fraction=test_fraction, k=k)  # type: ignore[arg-type]
+    config = resolve_bundle(settings, model).model.config if model else HybridConfig()
+    data = make_split(raw, protocol)
+    tables = []
+    with console.status("evaluating"):
+        train = data.training_set(config.weighting)
+        models = {
+            "hybrid": HybridRecommender(config).fit(train),
+            "ials": IALSRecommender(config.ials).fit(train),
+            "popular_segment": PopularRecommender(config.popular).fit(train),
+            "popular": PopularRecommender(PopularConfig(segments=False)).fit(train),
+        }
+        profiles = _profiles(raw.users)
+        tables.append(evaluate_models(models, train, data.test, protocol, profiles).assign(
+            weighting=config.weighting.scheme))
+        if weightings:
+            for scheme in ("binary", "rating", "centered", "positive"):
+                if scheme == config.weighting.scheme:
+                    continue
+                cfg = config.model_copy(update={"weighting": Weighting(scheme=scheme)})  # type: ignore[arg-type]
+                wtrain = data.training_set(cfg.weighting)
+                table = evaluate_models({f"hybrid[{scheme}]": HybridRecommender(cfg).fit(wtrain)}, wtrain,
+                                        data.test, protocol, profiles)
+                tables.append(table.assign(weighting=scheme))
+    table = pd.concat(tables, ignore_index=True)
+    header = (f"protocol: {protocol.split} split, {protocol.test_fraction:.0%} held out, k={k}; slices by "
+              f"train interactions: cold < {protocol.cold_below} <= warm < {protocol.heavy_from} <= heavy")
+    print(header)
+    cols = ["model", "slice", "n_users", *[c for c in table.columns if "@" in c]]
+    print(format_table(table[cols]))
+    if json_path:
+        json_path.write_text(json.dumps({"protocol": protocol.model_dump(), "dataset": raw.name,
+                                         "config": config.model_dump(mode="json"),
+                                         "rows": table.to_dict("records")}, indent=2, default=str))
+        console.print(f"report written to {json_path}")
+
+
+def _profiles(users: pd.DataFrame) -> dict[int, dict[str, object]]:
+    if users.empty:
+        return {}
+    cols = [c for c in (Columns.Age, Columns.Gender, Columns.Occupation) if c in users.columns]
+    return {int(r[Columns.User]): {c: r[c] for c in cols} for r in users.to_dict("records")}
+
+
+def recommend_command(settings: Settings, *, model: str, users: list[int], users_file: Path | None, k: int,
+                      output: Path | None) -> None:
+    ids = list(users)
+    if users_file:
+        try:
+            text = users_file.read_text().split()
+            ids += [int(tok) for tok in text if tok.strip() and tok.strip() != Columns.User]
+        except ValueError as exc:
+            raise DataError(f"{users_file}: every line must be an integer user id ({exc})") from exc
+    if not ids:
+        raise DataError("give --user ID or --users-file FILE")
+    bundle = resolve_bundle(settings, model)
+    reco = bundle.model.recommend(np.asarray(ids, dtype=np.int64), k=k)
+    if output:
+        reco.to_csv(output, index=False, float_format="%.6f")
+    else:
+        reco.to_csv(sys.stdout, index=False, float_format="%.6f")
+
+
+def promote_command(settings: Settings, console: Console, *, version: str | None, alias: str | None,
+                    tolerance: float, force: bool) -> None:
+    reg = registry(settings)
+    target_alias = alias or settings.model_alias
+    candidate = reg.get_version(version) if version else reg.latest_version()
+    if candidate is None:
+        raise DataError(f"no versions of {settings.model_name} are registered; run `movierecs train` first")
+    champion = reg.version_for_alias(target_alias)
+    if champion is not None and champion.version == candidate.version:
+        console.print(f"version {candidate.version} already holds alias {target_alias}")
+        return
+    decision = decide_promotion(candidate.metrics, champion.metrics if champion else None, tolerance)
+    if not decision.promote and not force:
+        raise PromotionRefusedError(f"version {candidate.version}: {decision.reason}")
+    reg.set_alias(target_alias, candidate.version)
+    console.print(f"promoted version {candidate.version} to {target_alias}: {decision.reason}")
