@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     kafka_topic: str = "movierecs.interactions"
     kafka_dlq_topic: str = "movierecs.interactions.dlq"
     kafka_partitions: int = Field(default=3, ge=1)
+    embedded_sink: bool = Field(
+        default=True, description="memory:// bus: the API itself writes events to the interaction store"
+    )
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API")
     download_base_url: str = "https://files.grouplens.org/datasets/movielens"
     num_threads: int = Field(default=1, ge=0, description="Threads for iALS fit; 0 = all cores")

@@ -1,0 +1,1 @@
+"""The recommendation API: create_app(settings) -> FastAPI."""

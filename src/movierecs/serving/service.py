@@ -1,0 +1,181 @@
+"""RecommendationService: the model holder, the viewers' online state and the catalog cache.
+
+Routes only parse, call this and map results. The model is swapped by one reference assignment,
+so a request in flight finishes on the model it started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from movierecs.columns import Columns
+from movierecs.events import Event
+from movierecs.exceptions import UnknownItemError
+from movierecs.models.bundle import Bundle
+from movierecs.serving.metrics import ApiMetrics
+from movierecs.serving.online import OnlineState
+
+log = logging.getLogger(__name__)
+CLICK_WINDOW = timedelta(hours=24)
+CLICK_TYPES = {"like", "click", "watch"}
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    title: str
+    year: int | None
+    genres: list[str]
+
+
+@dataclass(frozen=True)
+class Live:
+    """What one request reads: a bundle and its derived lookups, swapped as a unit."""
+
+    bundle: Bundle
+    version: str
+    watermark: datetime | None
+
+
+def _watermark(bundle: Bundle) -> datetime | None:
+    if not bundle.watermark:
+        return None
+    ts = pd.Timestamp(bundle.watermark)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
+
+
+class RecommendationService:
+    def __init__(self, bundle: Bundle, metrics: ApiMetrics, catalog_items: pd.DataFrame | None = None) -> None:
+        self.metrics = metrics
+        self.online = OnlineState()
+        self.live = self._make_live(bundle)
+        self.items: dict[int, ItemInfo] = {}
+        self.profiles: dict[int, dict[str, Any]] = {}
+        self.strategy_counts: Counter[str] = Counter()
+        self._vectors: dict[int, np.ndarray] = {}
+        self._served: OrderedDict[int, dict[int, tuple[str, datetime]]] = OrderedDict()
+        self._reload_lock = asyncio.Lock()
+        self.set_catalog(catalog_items)
+        metrics.set_model(self.live.version, bundle.meta)
+
+    # ---- model ---------------------------------------------------------------------------------
+    @staticmethod
+    def _make_live(bundle: Bundle) -> Live:
+        return Live(bundle, bundle.version, _watermark(bundle))
+
+    async def reload(self, loader: Callable[[], Bundle]) -> tuple[str, str]:
+        """Load a bundle off the event loop, validate it (the loader raises), then swap."""
+        async with self._reload_lock:
+            bundle = await asyncio.to_thread(loader)
+            previous = self.live.version
+            self.live = self._make_live(bundle)
+            self._vectors = {}
+            if self.live.watermark is not None:
+                self.online.forget_before(self.live.watermark)
+            self._merge_bundle_items(bundle)
+            self.metrics.set_model(self.live.version, bundle.meta)
+            return self.live.version, previous
+
+    # ---- catalog -------------------------------------------------------------------------------
+    def set_catalog(self, items: pd.DataFrame | None) -> None:
+        self.items = {}
+        self._merge_bundle_items(self.live.bundle)
+        if items is not None and len(items):
+            for row in items.to_dict("records"):
+                year = row.get(Columns.Year)
+                genres = row.get(Columns.Genres)
+                self.items[int(row[Columns.Item])] = ItemInfo(
+                    str(row.get(Columns.Title) or f"Item {row[Columns.Item]}"),
+                    None if year is None or pd.isna(year) else int(year),
+                    [str(g) for g in genres] if isinstance(genres, list | tuple | np.ndarray) else [],
+                )
+
+    def _merge_bundle_items(self, bundle: Bundle) -> None:
+        model = bundle.model
+        for idx, item_id in enumerate(model.items.external.tolist()):
+            if item_id not in self.items:
+                year = int(model.years[idx])
+                self.items[item_id] = ItemInfo(str(model.titles[idx]), year if year >= 0 else None,
+                                               model.item_genres(idx))
+
+    def check_items(self, item_ids: Sequence[int]) -> None:
+        unknown = sorted({i for i in item_ids if i not in self.items})
+        if unknown:
+            raise UnknownItemError(unknown)
+
+    def search_items(self, query: str, limit: int) -> list[tuple[int, ItemInfo]]:
+        q = query.lower().strip()
+        hits = [(i, info) for i, info in self.items.items() if q in info.title.lower()]
+        hits.sort(key=lambda pair: (not pair[1].title.lower().startswith(q), pair[1].title))
+        return hits[:limit]
+
+    # ---- recommendations -----------------------------------------------------------------------
+    def recommend(self, user_id: int, k: int, genres: Sequence[str], exclude_seen: bool,
+                  profile: dict[str, Any] | None) -> tuple[Live, Any]:
+        live = self.live
+        model = live.bundle.model
+        allowed = model.genre_mask(genres) if genres else None
+        online = None
+        vector = None
+        if self.online.has(user_id):
+            ext_items, weights = self.online.history(user_id, model.config.weighting)
+            idx = model.items.to_internal(ext_items)
+            known = idx >= 0
+            online = (idx[known], weights[known])
+            vector = self._vectors.get(user_id)
+            if vector is None and len(online[0]):
+                start = time.perf_counter()
+                vector = model.fold_in_vector(user_id, online)
+                self.metrics.foldin_seconds.observe(time.perf_counter() - start)
+                self._vectors[user_id] = vector
+        served = model.serve(user_id, k, exclude_seen, allowed, profile, online, vector)
+        self.strategy_counts[served.strategy] += 1
+        self.metrics.recommendations.labels(served.strategy, live.version).inc()
+        self._remember_served(user_id, model.items.to_external(served.items), live.version)
+        return live, served
+
+    def needs_profile(self, user_id: int) -> bool:
+        """True when the viewer would get popularity (so demographics matter)."""
+        model = self.live.bundle.model
+        idx = model.users.index_of(user_id)
+        return not (idx >= 0 and model.ials.has_user_vector[idx]) and not self.online.has(user_id)
+
+    def similar(self, item_id: int, k: int) -> tuple[Live, np.ndarray, np.ndarray]:
+        live = self.live
+        idx, scores = live.bundle.model.similar(item_id, k)
+        return live, idx, scores
+
+    # ---- events --------------------------------------------------------------------------------
+    def apply_event(self, event: Event) -> None:
+        """Fold a viewer's event into their online history (idempotent on event_id)."""
+        if self.online.apply(event, self.live.watermark):
+            self._vectors.pop(event.user_id, None)
+            self.metrics.online_users.set(len(self.online))
+            self._count_click(event)
+
+    def _remember_served(self, user_id: int, item_ids: np.ndarray, version: str) -> None:
+        now = datetime.now(UTC)
+        shown = self._served.setdefault(user_id, {})
+        for item in item_ids.tolist():
+            shown[item] = (version, now)
+        self._served.move_to_end(user_id)
+        if len(self._served) > 100_000:
+            self._served.popitem(last=False)
+        self.metrics.impressions.labels(version, "default").inc(len(item_ids))
+
+    def _count_click(self, event: Event) -> None:
+        if event.type.value not in CLICK_TYPES:
+            return
+        shown = self._served.get(event.user_id, {}).pop(event.item_id, None)
+        if shown and event.ts - shown[1] <= CLICK_WINDOW:
+            self.metrics.clicks.labels(shown[0], "default").inc()
