@@ -1,0 +1,84 @@
+"""Event validation: ids, rating values, timestamp range, wire format."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from movierecs.events import MAX_ID, Event, EventType
+
+TS = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_valid_event_defaults() -> None:
+    event = Event(user_id=1, item_id=MAX_ID, type="like", ts=TS)
+    assert event.type is EventType.like
+    assert isinstance(event.event_id, uuid.UUID)
+    assert event.value is None
+    assert Event(user_id=1, item_id=2, type="like").event_id != event.event_id
+
+
+@pytest.mark.parametrize("field", ["user_id", "item_id"])
+@pytest.mark.parametrize("bad", [0, -5, MAX_ID + 1, "abc", 1.5])
+def test_bad_ids_are_rejected(field: str, bad: object) -> None:
+    kwargs: dict[str, object] = {"user_id": 1, "item_id": 1, "type": "like", "ts": TS, field: bad}
+    with pytest.raises(ValidationError, match=field):
+        Event(**kwargs)  # type: ignore[arg-type]
+
+
+def test_rating_needs_a_value() -> None:
+    with pytest.raises(ValidationError, match="needs a numeric 'value'"):
+        Event(user_id=1, item_id=1, type="rating", ts=TS)
+    assert Event(user_id=1, item_id=1, type="rating", value=4.5, ts=TS).value == 4.5
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 1e7])
+def test_non_finite_or_huge_values_are_rejected(value: float) -> None:
+    with pytest.raises(ValidationError):
+        Event(user_id=1, item_id=1, type="rating", value=value, ts=TS)
+
+
+def test_unknown_type_and_extra_fields_are_rejected() -> None:
+    with pytest.raises(ValidationError):
+        Event(user_id=1, item_id=1, type="purchase", ts=TS)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Event(user_id=1, item_id=1, type="like", ts=TS, score=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [datetime(1970, 1, 1, tzinfo=UTC), datetime(1969, 12, 31, tzinfo=UTC), datetime(2106, 1, 1, tzinfo=UTC)],
+)
+def test_timestamps_outside_the_store_range_are_rejected(ts: datetime) -> None:
+    with pytest.raises(ValidationError, match="1970-01-02"):
+        Event(user_id=1, item_id=1, type="like", ts=ts)
+
+
+def test_timestamps_become_utc() -> None:
+    naive = Event(user_id=1, item_id=1, type="like", ts=datetime(2024, 5, 1, 12, 0))
+    assert naive.ts == TS
+    assert naive.ts.tzinfo is not None
+    plus2 = timezone(timedelta(hours=2))
+    shifted = Event(user_id=1, item_id=1, type="like", ts=datetime(2024, 5, 1, 14, 0, tzinfo=plus2))
+    assert shifted.ts == TS
+    assert shifted.ts.utcoffset() == timedelta(0)
+    edge = Event(user_id=1, item_id=1, type="like", ts=datetime(1970, 1, 2, tzinfo=UTC))
+    assert edge.ts.year == 1970
+
+
+def test_json_round_trip_and_kafka_key() -> None:
+    event = Event(user_id=42, item_id=7, type="rating", value=3.0, ts=TS)
+    raw = event.to_json()
+    assert b'"event_id"' in raw
+    assert Event.from_json(raw) == event
+    assert Event.from_json(raw.decode()) == event
+    assert event.kafka_key() == b"42"
+
+
+def test_events_are_immutable() -> None:
+    event = Event(user_id=1, item_id=1, type="like", ts=TS)
+    with pytest.raises(ValidationError):
+        event.user_id = 2  # type: ignore[misc]
