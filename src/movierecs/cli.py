@@ -197,3 +197,7 @@ def main() -> None:
     except MovieRecsError as exc:
         console.print(f"[red]error:[/] {exc}")
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""`make demo`: the whole loop embedded — data, stores, train, register, promote, API (+ UI)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress
+
+from movierecs.settings import Settings
+
+DATASET = "ml-100k"
+
+
+def prepare(settings: Settings, console: Console) -> dict[str, Any]:
+    """Idempotent: download if absent, load stores if empty, train+promote if no champion."""
+    from movierecs.data.download import ensure_dataset
+    from movierecs.data.loaders import load_dataset
+    from movierecs.evaluation.protocol import EvalProtocol
+    from movierecs.loading import load_into_stores
+    from movierecs.models.hybrid import HybridConfig
+    from movierecs.training.commands import promote_command
+    from movierecs.training.pipeline import run_training
+    from movierecs.wiring import extract_from_stores, registry
+
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    data_dir = settings.resolved_data_dir()
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"downloading {DATASET}", total=None)
+        _, fetched = ensure_dataset(DATASET, data_dir, settings.download_base_url,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"data: {DATASET} {'downloaded to' if fetched else 'found in'} {data_dir}")
+    timings["data"] = time.perf_counter() - tick
+
+    from movierecs.adapters.factory import make_interaction_store
+
+    store = make_interaction_store(settings.interactions)
+    try:
+        store.migrate()
+        stored = store.count()
+    finally:
+        store.close()
+    if stored == 0:
+        tick = time.perf_counter()
+        with console.status("loading the embedded stores"):
+            counts = load_into_stores(settings, load_dataset(DATASET, data_dir))
+        timings["load"] = time.perf_counter() - tick
+        console.print(f"stores: {counts['interactions']} interactions, {counts['items']} titles, "
+                      f"{counts['users']} viewers loaded")
+    else:
+        console.print(f"stores: {stored} interactions already loaded")
+
+    reg = registry(settings)
+    champion = reg.version_for_alias(settings.model_alias)
+    if champion is None:
+        tick = time.perf_counter()
+        with console.status("training (extract from the store, evaluate, fit)") as status:
+            raw = extract_from_stores(settings)
+            outcome = run_training(raw, HybridConfig(), EvalProtocol(), dataset_name=DATASET,
+                                   step=lambda msg: status.update(msg))
+            status.update("registering in MLflow")
+            registered = reg.log_training(outcome.bundle_dir, outcome.params, outcome.metrics, outcome.plots,
+                                          tags={"watermark": outcome.bundle.watermark})
+        promote_command(settings, console, version=registered.version, alias=None, tolerance=0.02, force=False)
+        timings["train"] = time.perf_counter() - tick
+        m = outcome.metrics
+        console.print(f"model: version {registered.version}, NDCG@10 {m['ndcg_at_10']:.3f} "
+                      f"(popularity {m['baseline.ndcg_at_10']:.3f})")
+    else:
+        console.print(f"model: version {champion.version} is {settings.model_alias} already")
+    return timings
+
+
+def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port: int) -> None:
+    import uvicorn
+
+    from movierecs.serving.app import create_app
+
+    started = time.perf_counter()
+    if not settings.admin_token:
+        import secrets
+
+        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(16)})
+    prepare(settings, console)
+    api_url = f"http://{host}:{port}"
+    ui: subprocess.Popen[bytes] | None = None
+    if ui_port:
+        try:
+            from movierecs.ui.launch import run_ui
+
+            ui = run_ui(api_url, host, ui_port)
+        except Exception as exc:  # the API still runs without the UI
+            console.print(f"[yellow]UI not started:[/] {exc}")
+    assert settings.admin_token is not None
+    token = settings.admin_token.get_secret_value()
+    console.print(
+        f"\n[bold]MovieRecs is up[/] (ready in {time.perf_counter() - started:.1f}s)\n"
+        f"  API      {api_url}  (OpenAPI docs: {api_url}/docs, metrics: {api_url}/metrics)\n"
+        + (f"  UI       http://{host}:{ui_port}\n" if ui else "")
+        + f"  MLflow   {settings.tracking_uri}\n"
+        f"  try:     curl '{api_url}/v1/recommendations/1?k=5'\n"
+        f"           curl -X POST {api_url}/v1/events -H 'content-type: application/json' "
+        f"-d '{{\"user_id\": 5000, \"item_id\": 50, \"type\": \"like\"}}'\n"
+        f"           curl '{api_url}/v1/recommendations/5000?k=5'\n"
+        f"  admin:   curl -X POST {api_url}/v1/admin/reload -H 'Authorization: Bearer {token}'\n"
+        "  Ctrl-C stops everything.\n"
+    )
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if ui is not None:
+            ui.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                ui.wait(timeout=10)
+        console.print("stopped")
