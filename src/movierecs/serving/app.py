@@ -246,6 +246,10 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
             metrics.reloads.labels("error").inc()
             raise HTTPException(503, f"registry unavailable, still serving the previous model: {exc}",
                                 headers={"Retry-After": "10"}) from exc
+        except Exception as exc:  # unreadable bundle files (BadZipFile...), registry lookups (MlflowException)
+            log.exception("model reload refused")
+            metrics.reloads.labels("refused").inc()
+            raise HTTPException(409, f"model refused, still serving the previous one: {exc}") from exc
         metrics.reloads.labels("success").inc()
         return ReloadOut(model_version=version, previous_version=previous)
 
