@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -164,7 +165,7 @@ class Recommender(ABC, Generic[ConfigT]):
             config = json.loads((path / CONFIG_FILE).read_text())
             with np.load(path / STATE_FILE, allow_pickle=False) as npz:
                 state = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise BundleValidationError(f"cannot read model files in {path}: {exc}") from exc
         if config.get("kind") != cls.kind:
             raise BundleValidationError(f"{path} holds a {config.get('kind')!r} model, not {cls.kind!r}")
