@@ -26,6 +26,7 @@ ML1M_OCCUPATIONS = (
     "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
 )  # fmt: skip
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")
+_TZ_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
 @dataclass(frozen=True)
@@ -185,11 +186,20 @@ def load_dataset(name: str, data_dir: Path) -> RawData:
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
+        if values.isna().any():
+            raise DataError(f"timestamp column has an empty value (row {int(values.isna().argmax()) + 1})")
         return pd.to_datetime(values.astype("int64"), unit="s")
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all():
         return pd.to_datetime(numeric.astype("int64"), unit="s")
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    # pandas' ISO8601 parser applies the last seen UTC offset to later naive strings, so strings
+    # with and without an offset are parsed apart (naive ones are UTC)
+    text = values.astype(str).str.strip()
+    aware = text.str.contains(_TZ_SUFFIX).to_numpy()
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    for part in (aware, ~aware):
+        if part.any():
+            parsed[part] = pd.to_datetime(text[part], errors="coerce", utc=True, format="ISO8601")
     if parsed.isna().any():
         bad = values[parsed.isna()].iloc[0]
         raise DataError(f"timestamp {bad!r} is neither unix seconds nor ISO-8601")
