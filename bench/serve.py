@@ -38,13 +38,19 @@ def free_port() -> int:
 
 
 def start_server(model: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MOVIERECS_LOG_LEVEL": "WARNING",
-           "MOVIERECS_EVENT_BUS_URL": "memory://", "MOVIERECS_EMBEDDED_SINK": "false",
-           "MOVIERECS_HOME": tempfile.mkdtemp(prefix="bench-home-")}
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "MOVIERECS_LOG_LEVEL": "WARNING",
+        "MOVIERECS_EVENT_BUS_URL": "memory://",
+        "MOVIERECS_EMBEDDED_SINK": "false",
+        "MOVIERECS_HOME": tempfile.mkdtemp(prefix="bench-home-"),
+    }
     for key in ("MOVIERECS_CATALOG_URL", "MOVIERECS_INTERACTIONS_URL"):
         env.pop(key, None)
-    proc = subprocess.Popen([sys.executable, "-m", "movierecs.cli", "serve", "--model", model, "--port",
-                             str(port)], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movierecs.cli", "serve", "--model", model, "--port", str(port)], env=env
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -75,11 +81,13 @@ async def closed_loop(base: str, paths: list[str], duration: float, concurrency:
     done = 0
     stop = time.perf_counter() + duration
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < stop:
                 await client.get(random.choice(paths))
                 done += 1
+
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return done / (time.perf_counter() - start)
@@ -87,13 +95,14 @@ async def closed_loop(base: str, paths: list[str], duration: float, concurrency:
 
 async def open_loop(base: str, paths: list[str], rate: float, duration: float) -> list[float]:
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=5,
-                                 limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=5, limits=httpx.Limits(max_connections=64)) as client:
+
         async def one(path: str) -> None:
             t0 = time.perf_counter()
             r = await client.get(path)
             r.raise_for_status()
             latencies.append(time.perf_counter() - t0)
+
         tasks = []
         start = time.perf_counter()
         n = int(rate * duration)
@@ -143,13 +152,16 @@ def main() -> None:
         warm = [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS]
         cold = [f"/v1/recommendations/{u}?k=10" for u in range(100_000, 101_000)]
         use_wrk = shutil.which("wrk") is not None
-        lua = ('math.randomseed(os.time())\nrequest = function()\n'
-               '  return wrk.format("GET", "/v1/recommendations/" .. {} .. "?k=10")\nend\n')
+        lua = (
+            "math.randomseed(os.time())\nrequest = function()\n"
+            '  return wrk.format("GET", "/v1/recommendations/" .. {} .. "?k=10")\nend\n'
+        )
         rows = []
-        for name, paths, script in (("/healthz (trivial)", ["/healthz"], None),
-                                    ("recommendations, warm users", warm, lua.format("math.random(1, 943)")),
-                                    ("recommendations, cold users", cold,
-                                     lua.format("math.random(100000, 101000)"))):
+        for name, paths, script in (
+            ("/healthz (trivial)", ["/healthz"], None),
+            ("recommendations, warm users", warm, lua.format("math.random(1, 943)")),
+            ("recommendations, cold users", cold, lua.format("math.random(100000, 101000)")),
+        ):
             if use_wrk:
                 rps = wrk(base + paths[0], args.duration, script)
             else:
@@ -166,11 +178,15 @@ def main() -> None:
     print("|---|---|---|")
     for name, rps in rows:
         print(f"| {name} | {rps:,.0f} | {rps / trivial:.0%} |")
-    print(f"\nopen loop at {args.rate:.0f} req/s for {args.duration}s, warm users: "
-          f"p50 {pct(lat, .5):.2f} ms, p95 {pct(lat, .95):.2f} ms, p99 {pct(lat, .99):.2f} ms")
-    print(f"like -> changed recommendations ({len(fresh)} samples, half new viewers): "
-          f"p50 {pct(fresh, .5):.2f} ms, p95 {pct(fresh, .95):.2f} ms, max {max(fresh) * 1000:.2f} ms, "
-          f"mean {statistics.mean(fresh) * 1000:.2f} ms")
+    print(
+        f"\nopen loop at {args.rate:.0f} req/s for {args.duration}s, warm users: "
+        f"p50 {pct(lat, 0.5):.2f} ms, p95 {pct(lat, 0.95):.2f} ms, p99 {pct(lat, 0.99):.2f} ms"
+    )
+    print(
+        f"like -> changed recommendations ({len(fresh)} samples, half new viewers): "
+        f"p50 {pct(fresh, 0.5):.2f} ms, p95 {pct(fresh, 0.95):.2f} ms, max {max(fresh) * 1000:.2f} ms, "
+        f"mean {statistics.mean(fresh) * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ from movierecs.data.loaders import DATASETS
 from movierecs.exceptions import MovieRecsError, PromotionRefusedError
 from movierecs.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, help="MovieRecs: personalised movie feeds (iALS + popularity).",
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    help="MovieRecs: personalised movie feeds (iALS + popularity).",
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: download and inspect.")
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
@@ -46,11 +49,19 @@ def data_download(
 
     settings = _settings()
     data_dir = (dest or settings.resolved_data_dir()).expanduser()
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"{dataset}", total=None)
         folder, fetched = ensure_dataset(
-            dataset, data_dir, settings.download_base_url,
+            dataset,
+            data_dir,
+            settings.download_base_url,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(f"{dataset}: {'downloaded and verified' if fetched else 'already present'} in {folder}")
@@ -96,10 +107,16 @@ def train(
 
     _limit_blas_threads()
     train_command(
-        _settings(), console, dataset=dataset, interactions=interactions, register=register,
-        output_dir=output_dir, tune=tune, watermark=watermark, weighting=weighting,
-        overrides={"factors": factors, "iterations": iterations, "regularization": regularization,
-                   "alpha": alpha},
+        _settings(),
+        console,
+        dataset=dataset,
+        interactions=interactions,
+        register=register,
+        output_dir=output_dir,
+        tune=tune,
+        watermark=watermark,
+        weighting=weighting,
+        overrides={"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha},
         promote=promote_after,
     )
 
@@ -119,9 +136,18 @@ def evaluate(
     from movierecs.training.commands import evaluate_command
 
     _limit_blas_threads()
-    evaluate_command(_settings(), console, dataset=dataset, interactions=interactions, split=split,
-                     test_fraction=test_fraction, k=k, json_path=json_path, weightings=weightings,
-                     model=model)
+    evaluate_command(
+        _settings(),
+        console,
+        dataset=dataset,
+        interactions=interactions,
+        split=split,
+        test_fraction=test_fraction,
+        k=k,
+        json_path=json_path,
+        weightings=weightings,
+        model=model,
+    )
 
 
 @app.command()
@@ -154,7 +180,9 @@ def promote(
 
 @app.command()
 def serve(
-    model: Annotated[str | None, typer.Option(help="bundle folder or registry URI (default models:/<name>@<alias>)")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="bundle folder or registry URI (default models:/<name>@<alias>)")
+    ] = None,
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
 ) -> None:

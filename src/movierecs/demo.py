@@ -29,11 +29,16 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     data_dir = settings.resolved_data_dir()
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), console=console, transient=True
+    ) as bar:
         task = bar.add_task(f"downloading {DATASET}", total=None)
-        _, fetched = ensure_dataset(DATASET, data_dir, settings.download_base_url,
-                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+        _, fetched = ensure_dataset(
+            DATASET,
+            data_dir,
+            settings.download_base_url,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     console.print(f"data: {DATASET} {'downloaded to' if fetched else 'found in'} {data_dir}")
     timings["data"] = time.perf_counter() - tick
 
@@ -50,8 +55,9 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
         with console.status("loading the embedded stores"):
             counts = load_into_stores(settings, load_dataset(DATASET, data_dir))
         timings["load"] = time.perf_counter() - tick
-        console.print(f"stores: {counts['interactions']} interactions, {counts['items']} titles, "
-                      f"{counts['users']} viewers loaded")
+        console.print(
+            f"stores: {counts['interactions']} interactions, {counts['items']} titles, {counts['users']} viewers loaded"
+        )
     else:
         console.print(f"stores: {stored} interactions already loaded")
 
@@ -61,16 +67,24 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
         tick = time.perf_counter()
         with console.status("training (extract from the store, evaluate, fit)") as status:
             raw = extract_from_stores(settings)
-            outcome = run_training(raw, HybridConfig(), EvalProtocol(), dataset_name=DATASET,
-                                   step=lambda msg: status.update(msg))
+            outcome = run_training(
+                raw, HybridConfig(), EvalProtocol(), dataset_name=DATASET, step=lambda msg: status.update(msg)
+            )
             status.update("registering in MLflow")
-            registered = reg.log_training(outcome.bundle_dir, outcome.params, outcome.metrics, outcome.plots,
-                                          tags={"watermark": outcome.bundle.watermark})
+            registered = reg.log_training(
+                outcome.bundle_dir,
+                outcome.params,
+                outcome.metrics,
+                outcome.plots,
+                tags={"watermark": outcome.bundle.watermark},
+            )
         promote_command(settings, console, version=registered.version, alias=None, tolerance=0.02, force=False)
         timings["train"] = time.perf_counter() - tick
         m = outcome.metrics
-        console.print(f"model: version {registered.version}, NDCG@10 {m['ndcg_at_10']:.3f} "
-                      f"(popularity {m['baseline.ndcg_at_10']:.3f})")
+        console.print(
+            f"model: version {registered.version}, NDCG@10 {m['ndcg_at_10']:.3f} "
+            f"(popularity {m['baseline.ndcg_at_10']:.3f})"
+        )
     else:
         console.print(f"model: version {champion.version} is {settings.model_alias} already")
     return timings
@@ -105,7 +119,7 @@ def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port
         + f"  MLflow   {settings.tracking_uri}\n"
         f"  try:     curl '{api_url}/v1/recommendations/1?k=5'\n"
         f"           curl -X POST {api_url}/v1/events -H 'content-type: application/json' "
-        f"-d '{{\"user_id\": 5000, \"item_id\": 50, \"type\": \"like\"}}'\n"
+        f'-d \'{{"user_id": 5000, "item_id": 50, "type": "like"}}\'\n'
         f"           curl '{api_url}/v1/recommendations/5000?k=5'\n"
         f"  admin:   curl -X POST {api_url}/v1/admin/reload -H 'Authorization: Bearer {token}'\n"
         "  Ctrl-C stops everything.\n"

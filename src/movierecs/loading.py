@@ -39,7 +39,7 @@ def load_into_stores(settings: Settings, raw: RawData, progress: Callable[[str],
         store.migrate()
         events = raw_to_events(raw)
         for start in range(0, len(events), CHUNK):
-            store.write(events[start:start + CHUNK])
+            store.write(events[start : start + CHUNK])
             say(f"interactions: {min(start + CHUNK, len(events))}/{len(events)} written")
         total = store.count()
     finally:

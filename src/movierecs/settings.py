@@ -47,9 +47,7 @@ class Settings(BaseSettings):
     model_name: str = "movierecs"
     model_alias: str = "champion"
     model_uri: str = Field(default="", description="Model to serve; default models:/<name>@<alias>")
-    model_version: str = Field(
-        default="", description="Set by the rollout operator on the pod template; informational"
-    )
+    model_version: str = Field(default="", description="Set by the rollout operator on the pod template; informational")
 
     kafka_topic: str = "movierecs.interactions"
     kafka_dlq_topic: str = "movierecs.interactions.dlq"

@@ -22,8 +22,13 @@ IMPORT_NAMESPACE = uuid.UUID("6f1c2a52-1d1e-4c55-9a4e-7d3f8a1b2c3d")
 
 
 def registry(settings: Settings) -> MlflowRegistry:
-    return MlflowRegistry(settings.tracking_uri, settings.registry_uri, settings.model_name,
-                          settings.experiment_name, settings.artifacts_dir)
+    return MlflowRegistry(
+        settings.tracking_uri,
+        settings.registry_uri,
+        settings.model_name,
+        settings.experiment_name,
+        settings.artifacts_dir,
+    )
 
 
 def resolve_bundle(settings: Settings, model: str | None = None) -> Bundle:
@@ -38,8 +43,13 @@ def resolve_bundle(settings: Settings, model: str | None = None) -> Bundle:
     return load_bundle(folder, version=version)
 
 
-def load_source(settings: Settings, dataset: str | None, interactions: Path | None,
-                items: Path | None = None, users: Path | None = None) -> RawData:
+def load_source(
+    settings: Settings,
+    dataset: str | None,
+    interactions: Path | None,
+    items: Path | None = None,
+    users: Path | None = None,
+) -> RawData:
     """The training data: a dataset in the data dir, a generic CSV, or (neither) the stores."""
     if dataset and interactions:
         raise DataError("give --dataset or --interactions, not both")
@@ -94,8 +104,9 @@ def raw_to_events(raw: RawData) -> list[Event]:
     inter = raw.interactions
     ts = pd.to_datetime(inter[Columns.Datetime]).dt.tz_localize("UTC")
     out = []
-    for u, i, t, v, when in zip(inter[Columns.User], inter[Columns.Item], inter[Columns.Type],
-                                inter["value"], ts, strict=True):
+    for u, i, t, v, when in zip(
+        inter[Columns.User], inter[Columns.Item], inter[Columns.Type], inter["value"], ts, strict=True
+    ):
         kind = EventType.rating if t in ("rating", "weight") else EventType(t)
         eid = uuid.uuid5(IMPORT_NAMESPACE, f"{raw.name}:{u}:{i}:{int(when.timestamp())}")
         out.append(Event(event_id=eid, user_id=int(u), item_id=int(i), type=kind, value=float(v), ts=when))

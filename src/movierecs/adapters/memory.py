@@ -46,7 +46,7 @@ class MemoryEventBus:
                 position = max(position, self._offset)
                 if position - self._offset >= len(self._log):
                     await self._changed.wait()
-                batch = self._log[position - self._offset:]
+                batch = self._log[position - self._offset :]
                 position += len(batch)
             for event in batch:
                 if event.ts >= since:

@@ -30,8 +30,14 @@ class RegisteredVersion:
 class MlflowRegistry:
     """Thin wrapper over MLflow's tracking and registry clients."""
 
-    def __init__(self, tracking_uri: str, registry_uri: str, model_name: str,
-                 experiment: str = "movierecs", artifact_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        registry_uri: str,
+        model_name: str,
+        experiment: str = "movierecs",
+        artifact_root: Path | None = None,
+    ) -> None:
         import mlflow
 
         self._mlflow = mlflow
@@ -78,8 +84,9 @@ class MlflowRegistry:
             self.client.set_terminated(run_id)
             version = ""
             if register:
-                version = self._register(run_id, run.info.artifact_uri.rstrip("/") + "/" + BUNDLE_ARTIFACT,
-                                         dict(tags or {}))
+                version = self._register(
+                    run_id, run.info.artifact_uri.rstrip("/") + "/" + BUNDLE_ARTIFACT, dict(tags or {})
+                )
             return RegisteredVersion(version, run_id, dict(metrics), dict(tags or {}))
         except RegistryError:
             raise
@@ -110,10 +117,10 @@ class MlflowRegistry:
     def get_version(self, version: str) -> RegisteredVersion:
         try:
             mv = self.client.get_model_version(self.model_name, version)
-            run = self.client.get_run(mv.run_id)
+            run = self.client.get_run(str(mv.run_id))
         except Exception as exc:
             raise RegistryError(f"version {version} of {self.model_name}: {exc}") from exc
-        return RegisteredVersion(str(mv.version), mv.run_id, dict(run.data.metrics), dict(mv.tags))
+        return RegisteredVersion(str(mv.version), str(mv.run_id), dict(run.data.metrics), dict(mv.tags))
 
     def latest_version(self) -> RegisteredVersion | None:
         try:

@@ -91,9 +91,7 @@ def _read_dat(path: Path, names: list[str]) -> pd.DataFrame:
 
 
 def load_ml1m(folder: Path) -> RawData:
-    raw = pd.read_csv(
-        folder / "ratings.dat", sep=":", header=None, usecols=[0, 2, 4, 6], names=["u", "i", "r", "t"]
-    )
+    raw = pd.read_csv(folder / "ratings.dat", sep=":", header=None, usecols=[0, 2, 4, 6], names=["u", "i", "r", "t"])
     inter = _ratings_frame(raw["u"], raw["i"], raw["r"], raw["t"])
     movies = _read_dat(folder / "movies.dat", ["item_id", "title", "genres"])
     items = pd.DataFrame(
@@ -123,9 +121,7 @@ def _load_ml_csv(folder: Path, name: str) -> RawData:
     )
     inter = _ratings_frame(raw["userId"], raw["movieId"], raw["rating"], raw["timestamp"])
     movies = pd.read_csv(folder / "movies.csv", dtype={"title": str, "genres": str})
-    genres = movies["genres"].fillna("").map(
-        lambda g: [] if g in ("", "(no genres listed)") else g.split("|")
-    )
+    genres = movies["genres"].fillna("").map(lambda g: [] if g in ("", "(no genres listed)") else g.split("|"))
     items = pd.DataFrame(
         {
             Columns.Item: movies["movieId"].astype("int64"),
@@ -214,9 +210,7 @@ def _read_ids(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return ids.astype("int64")
 
 
-def load_interactions_csv(
-    path: Path, items_path: Path | None = None, users_path: Path | None = None
-) -> RawData:
+def load_interactions_csv(path: Path, items_path: Path | None = None, users_path: Path | None = None) -> RawData:
     """Load the generic CSV: header, ``user_id,item_id,timestamp`` plus ``rating`` or ``weight``."""
     if not path.is_file():
         raise DataError(f"interactions file {path} does not exist")

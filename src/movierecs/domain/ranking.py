@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None,
-          allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def top_k(
+    scores: np.ndarray, k: int, exclude: np.ndarray | None = None, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices and scores of the ``k`` best entries, best first; ties broken by lower index.
 
     Parameters

@@ -36,9 +36,7 @@ def per_user_temporal_split(
     return frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True)
 
 
-def global_time_split(
-    interactions: pd.DataFrame, test_fraction: float = 0.2
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def global_time_split(interactions: pd.DataFrame, test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Everything before the ``1 - test_fraction`` time quantile is train, the rest is test.
 
     Users who appear only after the cut-off are *cold* in the test set.

@@ -60,14 +60,15 @@ def evaluate_models(
             users = test_users if slice_name == "all" else slices.index[slices == slice_name].to_numpy()
             if len(users) == 0:
                 continue
-            row = {"model": name, "slice": slice_name, "n_users": len(users)}
+            row: dict[str, object] = {"model": name, "slice": slice_name, "n_users": len(users)}
             row |= _metrics(reco, test, prev, catalog, users, k)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _metrics(reco: pd.DataFrame, test: pd.DataFrame, prev: pd.DataFrame, catalog: np.ndarray,
-             users: np.ndarray, k: int) -> dict[str, float]:
+def _metrics(
+    reco: pd.DataFrame, test: pd.DataFrame, prev: pd.DataFrame, catalog: np.ndarray, users: np.ndarray, k: int
+) -> dict[str, float]:
     test_s = test[test[Columns.User].isin(users)]
     reco_s = reco[reco[Columns.User].isin(users)]
     objs = metric_objects(k)

@@ -111,7 +111,7 @@ class Recommender(ABC, Generic[ConfigT]):
             out_items.append(self.items.to_external(idx))
             out_ranks.append(np.arange(1, len(idx) + 1, dtype=np.int64))
             out_scores.append(scores.astype(np.float64))
-        cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dtype=dt))  # noqa: E731
+        cat = lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dtype=dt)  # noqa: E731
         return pd.DataFrame(
             {
                 Columns.User: cat(out_users, np.int64),

@@ -59,8 +59,11 @@ def load_bundle(path: Path, version: str | None = None) -> Bundle:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BundleValidationError(f"{meta_path}: unsupported bundle format {meta.get('format')!r}")
     model = HybridRecommender.load(path / "model")
-    for key, actual in (("n_users", len(model.users)), ("n_items", len(model.items)),
-                        ("factors", model.config.ials.factors)):
+    for key, actual in (
+        ("n_users", len(model.users)),
+        ("n_items", len(model.items)),
+        ("factors", model.config.ials.factors),
+    ):
         if meta.get(key) != actual:
             raise BundleValidationError(f"{meta_path}: {key}={meta.get(key)} but the model has {actual}")
     if len(model.items) == 0:

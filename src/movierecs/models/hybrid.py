@@ -74,8 +74,7 @@ class HybridRecommender(Recommender[HybridConfig]):
         meta = meta.reindex(self.items.external)
         titles = meta[Columns.Title].astype(object).where(meta[Columns.Title].notna(), None)
         self.titles = np.array(
-            [t if isinstance(t, str) and t else f"Item {i}" for t, i in zip(titles, self.items.external,
-                                                                          strict=True)],
+            [t if isinstance(t, str) and t else f"Item {i}" for t, i in zip(titles, self.items.external, strict=True)],
             dtype=str,
         )
         years = pd.to_numeric(meta[Columns.Year], errors="coerce").fillna(-1)
@@ -159,9 +158,7 @@ class HybridRecommender(Recommender[HybridConfig]):
         return self.ials.fold_in(items, weights)
 
     # ---- explanations, filters, similar titles -------------------------------------------------
-    def reasons(
-        self, items: np.ndarray, strategy: str, hist_items: np.ndarray, hist_weights: np.ndarray
-    ) -> list[str]:
+    def reasons(self, items: np.ndarray, strategy: str, hist_items: np.ndarray, hist_weights: np.ndarray) -> list[str]:
         if strategy in ("ials", "ials_online"):
             liked = hist_items[hist_weights > 0]
             liked = liked[self.ials.has_item_vector[liked]] if len(liked) else liked
@@ -173,8 +170,7 @@ class HybridRecommender(Recommender[HybridConfig]):
         if strategy == "popular_segment":
             return ["popular with viewers like you"] * len(items)
         trending_rank = self._trending_rank()
-        return ["trending now" if trending_rank[i] < TRENDING_TOP else "popular with all viewers"
-                for i in items]
+        return ["trending now" if trending_rank[i] < TRENDING_TOP else "popular with all viewers" for i in items]
 
     def _trending_rank(self) -> np.ndarray:
         cached: np.ndarray | None = self.__dict__.get("_trend_rank")
@@ -213,7 +209,7 @@ class HybridRecommender(Recommender[HybridConfig]):
     def _load_state(self, state: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         for prefix, child in (("ials.", self.ials), ("popular.", self.popular)):
             child.users, child.items, child.history = self.users, self.items, self.history
-            sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             child._load_state(sub, meta.get(prefix.rstrip("."), {}))
             child.is_fitted = True
         self.titles, self.years = state["titles"], state["years"]

@@ -98,8 +98,9 @@ class IALSRecommender(Recommender[IALSConfig]):
     def fold_in(self, item_idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """User vector for a history of (item index, weight) pairs (see :mod:`movierecs.domain.foldin`)."""
         known = (item_idx >= 0) & self.has_item_vector[np.maximum(item_idx, 0)]
-        return fold_in(self.item_factors, self.gram, item_idx[known], weights[known],
-                       self.config.regularization, self.config.alpha)
+        return fold_in(
+            self.item_factors, self.gram, item_idx[known], weights[known], self.config.regularization, self.config.alpha
+        )
 
     def similar(self, item_idx: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Items closest to ``item_idx`` by cosine of item factors (the item itself excluded)."""

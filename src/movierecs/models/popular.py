@@ -63,13 +63,10 @@ class PopularRecommender(Recommender[PopularConfig]):
         self.global_scores = (1 - w) * share / max(share.max(), 1e-12) + w * self.trending_scores
         self._fit_segments(data, inter, item_idx, share)
 
-    def _fit_segments(
-        self, data: TrainingSet, inter: pd.DataFrame, item_idx: np.ndarray, share: np.ndarray
-    ) -> None:
+    def _fit_segments(self, data: TrainingSet, inter: pd.DataFrame, item_idx: np.ndarray, share: np.ndarray) -> None:
         users = data.users.dropna(subset=[Columns.User])
         self.profiles = {
-            int(row[Columns.User]): {c: _clean(row.get(c)) for c in (Columns.Age, Columns.Gender,
-                                                                       Columns.Occupation)}
+            int(row[Columns.User]): {c: _clean(row.get(c)) for c in (Columns.Age, Columns.Gender, Columns.Occupation)}
             for row in users.to_dict("records")
         }
         names: list[str] = []

@@ -37,9 +37,7 @@ class TrainingSet:
             raise DataError("training interactions must have one row per (user_id, item_id)")
 
     @classmethod
-    def from_raw(
-        cls, raw: RawData, weighting: Weighting, watermark: pd.Timestamp | None = None
-    ) -> TrainingSet:
+    def from_raw(cls, raw: RawData, weighting: Weighting, watermark: pd.Timestamp | None = None) -> TrainingSet:
         inter = raw.interactions
         if watermark is not None:
             inter = inter[inter[Columns.Datetime] <= watermark]
@@ -58,8 +56,9 @@ class TrainingSet:
     def with_interactions(self, interactions: pd.DataFrame) -> TrainingSet:
         """Same attributes, other interactions (e.g. the train part of a split)."""
         mark = interactions[Columns.Datetime].max() if len(interactions) else self.watermark
-        return TrainingSet(interactions.reset_index(drop=True), self.items, self.users, pd.Timestamp(mark),
-                           self.fingerprint)
+        return TrainingSet(
+            interactions.reset_index(drop=True), self.items, self.users, pd.Timestamp(mark), self.fingerprint
+        )
 
     def matrix(self, users: IdMap, items: IdMap) -> sp.csr_matrix:
         """(users × items) CSR of weights; explicit zeros are kept (they mark seen items)."""

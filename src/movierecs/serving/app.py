@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter, ValidationError
 
 from movierecs import __version__
-from movierecs.events import Event
+from movierecs.events import Event, EventType
 from movierecs.exceptions import (
     BundleValidationError,
     BusUnavailableError,
@@ -57,8 +57,16 @@ _event_adapter = TypeAdapter(EventIn)
 _EVENT_SCHEMA = EventIn.model_json_schema()
 _EVENTS_BODY = {
     "required": True,
-    "content": {"application/json": {"schema": {"oneOf": [
-        _EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": MAX_BATCH}]}}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    _EVENT_SCHEMA,
+                    {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": MAX_BATCH},
+                ]
+            }
+        }
+    },
 }
 
 
@@ -85,14 +93,15 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         title="MovieRecs API",
         version=__version__,
         description="Personalised movie recommendations: iALS with instant feedback fold-in, "
-        "popularity cold start. Errors are `{\"detail\": ...}` with a 4xx status.",
+        'popularity cold start. Errors are `{"detail": ...}` with a 4xx status.',
         lifespan=lifespan,
     )
     app.state.settings = settings
     from prometheus_fastapi_instrumentator import Instrumentator
 
-    Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"],
-                   registry=metrics.registry).instrument(app)
+    Instrumentator(
+        should_group_status_codes=False, excluded_handlers=["/metrics"], registry=metrics.registry
+    ).instrument(app)
 
     @app.exception_handler(UnknownGenreError)
     async def _unknown_genre(_request: Request, exc: UnknownGenreError) -> JSONResponse:
@@ -133,19 +142,31 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         live, served = service.recommend(user_id, k, wanted, exclude_seen, profile)
         items = live.bundle.model.items.to_external(served.items).tolist()
         info = service.items
-        return _json({
-            "user_id": user_id,
-            "model_version": live.version,
-            "strategy": served.strategy,
-            "items": [
-                {"item_id": i, "score": round(float(s), 6), "title": info[i].title, "year": info[i].year,
-                 "genres": info[i].genres, "reason": r}
-                for i, s, r in zip(items, served.scores.tolist(), served.reasons, strict=True)
-            ],
-        })
+        return _json(
+            {
+                "user_id": user_id,
+                "model_version": live.version,
+                "strategy": served.strategy,
+                "items": [
+                    {
+                        "item_id": i,
+                        "score": round(float(s), 6),
+                        "title": info[i].title,
+                        "year": info[i].year,
+                        "genres": info[i].genres,
+                        "reason": r,
+                    }
+                    for i, s, r in zip(items, served.scores.tolist(), served.reasons, strict=True)
+                ],
+            }
+        )
 
-    @app.get("/v1/items/{item_id}/similar", response_model=SimilarOut, tags=["items"],
-             responses={404: {"description": "unknown item"}})
+    @app.get(
+        "/v1/items/{item_id}/similar",
+        response_model=SimilarOut,
+        tags=["items"],
+        responses={404: {"description": "unknown item"}},
+    )
     async def similar(item_id: ItemId, service: ServiceDep, k: K = 10) -> Response:
         """Titles closest to this one in the model's item factors."""
         if item_id not in service.items:
@@ -153,10 +174,23 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         live, idx, scores = service.similar(item_id, k)
         ids = live.bundle.model.items.to_external(idx).tolist()
         title = service.items[item_id].title
-        return _json({"item_id": item_id, "model_version": live.version, "items": [
-            {"item_id": i, "score": round(float(s), 6), "title": service.items[i].title,
-             "year": service.items[i].year, "genres": service.items[i].genres,
-             "reason": f"similar to {title}"} for i, s in zip(ids, scores.tolist(), strict=True)]})
+        return _json(
+            {
+                "item_id": item_id,
+                "model_version": live.version,
+                "items": [
+                    {
+                        "item_id": i,
+                        "score": round(float(s), 6),
+                        "title": service.items[i].title,
+                        "year": service.items[i].year,
+                        "genres": service.items[i].genres,
+                        "reason": f"similar to {title}",
+                    }
+                    for i, s in zip(ids, scores.tolist(), strict=True)
+                ],
+            }
+        )
 
     @app.get("/v1/items", response_model=ItemsOut, tags=["items"])
     async def search_items(
@@ -165,8 +199,12 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> ItemsOut:
         """Search titles by name."""
-        return ItemsOut(items=[ItemOut(item_id=i, title=info.title, year=info.year, genres=info.genres)
-                               for i, info in service.search_items(q, limit)])
+        return ItemsOut(
+            items=[
+                ItemOut(item_id=i, title=info.title, year=info.year, genres=info.genres)
+                for i, info in service.search_items(q, limit)
+            ]
+        )
 
     @app.get("/v1/genres", response_model=GenresOut, tags=["items"])
     async def genres(service: ServiceDep) -> GenresOut:
@@ -177,20 +215,32 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         """The served model: version, training time, watermark and offline metrics."""
         meta = service.live.bundle.meta
         model = service.live.bundle.model
-        return ModelOut(model_version=service.live.version, trained_at=str(meta.get("trained_at", "")),
-                        watermark=str(meta.get("watermark", "")), dataset=str(meta.get("dataset", "")),
-                        n_users=len(model.users), n_items=len(model.items),
-                        metrics={k: float(v) for k, v in dict(meta.get("metrics", {})).items()})
+        return ModelOut(
+            model_version=service.live.version,
+            trained_at=str(meta.get("trained_at", "")),
+            watermark=str(meta.get("watermark", "")),
+            dataset=str(meta.get("dataset", "")),
+            n_users=len(model.users),
+            n_items=len(model.items),
+            metrics={k: float(v) for k, v in dict(meta.get("metrics", {})).items()},
+        )
 
     @app.get("/v1/stats/strategies", response_model=StrategiesOut, tags=["model"])
     async def strategies(service: ServiceDep) -> StrategiesOut:
         """How many lists each strategy served since start."""
         return StrategiesOut(counts=dict(service.strategy_counts))
 
-    @app.post("/v1/events", status_code=202, response_model=EventsAccepted, tags=["events"],
-              openapi_extra={"requestBody": _EVENTS_BODY},
-              responses={413: {"description": "batch over 1000 events"},
-                         503: {"description": "event bus unavailable; retry after Retry-After seconds"}})
+    @app.post(
+        "/v1/events",
+        status_code=202,
+        response_model=EventsAccepted,
+        tags=["events"],
+        openapi_extra={"requestBody": _EVENTS_BODY},
+        responses={
+            413: {"description": "batch over 1000 events"},
+            503: {"description": "event bus unavailable; retry after Retry-After seconds"},
+        },
+    )
     async def post_events(request: Request, runtime: RuntimeDep) -> Response:
         """One event or a list of up to 1000; 202 once the bus acknowledged them all."""
         body = await request.body()
@@ -209,8 +259,9 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         except BusUnavailableError as exc:
             for e in events:
                 metrics.events.labels(e.type.value, "unavailable").inc()
-            raise HTTPException(503, f"event bus unavailable, nothing was accepted: {exc}",
-                                headers={"Retry-After": "5"}) from exc
+            raise HTTPException(
+                503, f"event bus unavailable, nothing was accepted: {exc}", headers={"Retry-After": "5"}
+            ) from exc
         for e in events:
             service.apply_event(e)
             metrics.events.labels(e.type.value, "accepted").inc()
@@ -222,19 +273,30 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         await runtime.put_profile(user_id, body.model_dump())
         return UserOut(user_id=user_id, **body.model_dump())
 
-    @app.get("/v1/users/{user_id}", response_model=UserOut, tags=["users"],
-             responses={404: {"description": "no demographics for this viewer"}})
+    @app.get(
+        "/v1/users/{user_id}",
+        response_model=UserOut,
+        tags=["users"],
+        responses={404: {"description": "no demographics for this viewer"}},
+    )
     async def get_user(user_id: UserId, runtime: RuntimeDep) -> UserOut:
         profile = await runtime.profile(user_id)
         if profile is None:
             raise HTTPException(404, f"no demographics for user {user_id}")
         return UserOut(user_id=user_id, **{k: profile.get(k) for k in ("age", "gender", "occupation")})
 
-    @app.post("/v1/admin/reload", response_model=ReloadOut, tags=["admin"],
-              dependencies=[Depends(require_admin)],
-              responses={401: {"description": "missing/invalid token"}, 403: {"description": "disabled"},
-                         409: {"description": "bundle failed validation; the old model keeps serving"},
-                         503: {"description": "registry unreachable"}})
+    @app.post(
+        "/v1/admin/reload",
+        response_model=ReloadOut,
+        tags=["admin"],
+        dependencies=[Depends(require_admin)],
+        responses={
+            401: {"description": "missing/invalid token"},
+            403: {"description": "disabled"},
+            409: {"description": "bundle failed validation; the old model keeps serving"},
+            503: {"description": "registry unreachable"},
+        },
+    )
     async def reload(runtime: RuntimeDep, body: ReloadIn | None = None) -> ReloadOut:
         """Load the registry's current version of the alias (or ``model``) and swap atomically."""
         try:
@@ -244,8 +306,9 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
             raise HTTPException(409, f"model refused, still serving the previous one: {exc}") from exc
         except RegistryError as exc:
             metrics.reloads.labels("error").inc()
-            raise HTTPException(503, f"registry unavailable, still serving the previous model: {exc}",
-                                headers={"Retry-After": "10"}) from exc
+            raise HTTPException(
+                503, f"registry unavailable, still serving the previous model: {exc}", headers={"Retry-After": "10"}
+            ) from exc
         except Exception as exc:  # unreadable bundle files (BadZipFile...), registry lookups (MlflowException)
             log.exception("model reload refused")
             metrics.reloads.labels("refused").inc()
@@ -260,31 +323,37 @@ def _parse_events(body: bytes) -> list[Event]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": f"invalid JSON: {exc}",
-                                       "input": None}]) from exc
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": f"invalid JSON: {exc}", "input": None}]
+        ) from exc
     batch = data if isinstance(data, list) else [data]
     if isinstance(data, list) and len(data) > MAX_BATCH:
         raise HTTPException(413, f"batch of {len(data)} events; send at most {MAX_BATCH} per request")
     if not batch:
-        raise RequestValidationError([{"type": "too_short", "loc": ("body",), "msg": "empty batch",
-                                       "input": []}])
+        raise RequestValidationError([{"type": "too_short", "loc": ("body",), "msg": "empty batch", "input": []}])
     errors: list[dict[str, Any]] = []
     events: list[Event] = []
     for n, raw in enumerate(batch):
         loc = ("body", n) if isinstance(data, list) else ("body",)
         try:
             parsed = _event_adapter.validate_python(raw)
-            events.append(Event(
-                event_id=uuid.UUID(parsed.event_id) if parsed.event_id else uuid.uuid4(),
-                user_id=parsed.user_id, item_id=parsed.item_id, type=parsed.type, value=parsed.value,
-                ts=datetime.fromisoformat(parsed.ts) if parsed.ts else datetime.now(UTC),
-            ))
+            events.append(
+                Event(
+                    event_id=uuid.UUID(parsed.event_id) if parsed.event_id else uuid.uuid4(),
+                    user_id=parsed.user_id,
+                    item_id=parsed.item_id,
+                    type=EventType(parsed.type),
+                    value=parsed.value,
+                    ts=datetime.fromisoformat(parsed.ts) if parsed.ts else datetime.now(UTC),
+                )
+            )
         except ValidationError as exc:
-            errors += [{**e, "loc": (*loc, *e["loc"]), "input": None} for e in exc.errors(include_url=False,
-                                                                                        include_context=False)]
+            errors += [
+                {**e, "loc": (*loc, *e["loc"]), "input": None}
+                for e in exc.errors(include_url=False, include_context=False)
+            ]
         except ValueError as exc:
             errors.append({"type": "value_error", "loc": loc, "msg": str(exc), "input": None})
     if errors:
         raise RequestValidationError(errors)
     return events
-

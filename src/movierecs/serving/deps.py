@@ -30,9 +30,7 @@ def get_service(request: Request) -> RecommendationService:
 _bearer = HTTPBearer(auto_error=False, description="MOVIERECS_ADMIN_TOKEN")
 
 
-def require_admin(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
+def require_admin(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     """Admin routes: 403 when no token is configured, 401 for a missing or wrong one."""
     token = get_settings(request).admin_token
     expected = token.get_secret_value() if token else ""

@@ -15,37 +15,49 @@ class ApiMetrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.recommendations = Counter(
-            "movierecs_recommendations", "Recommendation lists served", ["strategy", "model_version"],
-            registry=r)
+            "movierecs_recommendations", "Recommendation lists served", ["strategy", "model_version"], registry=r
+        )
         self.foldin_seconds = Histogram(
-            "movierecs_foldin_seconds", "Time to fold in a viewer's vector from recent events",
-            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1), registry=r)
+            "movierecs_foldin_seconds",
+            "Time to fold in a viewer's vector from recent events",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+            registry=r,
+        )
         self.model_info = Gauge(
-            "movierecs_model_info", "The model being served (value 1)",
-            ["model_version", "trained_at", "watermark", "dataset"], registry=r)
+            "movierecs_model_info",
+            "The model being served (value 1)",
+            ["model_version", "trained_at", "watermark", "dataset"],
+            registry=r,
+        )
         self.model_trained = Gauge(
-            "movierecs_model_trained_timestamp_seconds", "When the served model was trained", registry=r)
+            "movierecs_model_trained_timestamp_seconds", "When the served model was trained", registry=r
+        )
         self.model_age = Gauge("movierecs_model_age_seconds", "Age of the served model", registry=r)
         self.offline_metric = Gauge(
-            "movierecs_model_offline_metric", "Offline metrics of the served model (from training)",
-            ["metric", "slice", "model"], registry=r)
+            "movierecs_model_offline_metric",
+            "Offline metrics of the served model (from training)",
+            ["metric", "slice", "model"],
+            registry=r,
+        )
         self.reloads = Counter("movierecs_reloads", "Model reloads by result", ["result"], registry=r)
         self.events = Counter("movierecs_events", "Events by type and result", ["type", "result"], registry=r)
         self.impressions = Counter(
-            "movierecs_impressions", "Items shown in served lists", ["model_version", "arm"], registry=r)
+            "movierecs_impressions", "Items shown in served lists", ["model_version", "arm"], registry=r
+        )
         self.clicks = Counter(
-            "movierecs_clicks", "Likes/clicks/watches on an item recommended to the viewer in the last 24 h",
-            ["model_version", "arm"], registry=r)
-        self.online_users = Gauge("movierecs_online_users", "Viewers with events since the watermark",
-                                  registry=r)
+            "movierecs_clicks",
+            "Likes/clicks/watches on an item recommended to the viewer in the last 24 h",
+            ["model_version", "arm"],
+            registry=r,
+        )
+        self.online_users = Gauge("movierecs_online_users", "Viewers with events since the watermark", registry=r)
 
     def set_model(self, version: str, meta: dict[str, object]) -> None:
         from datetime import datetime
 
         self.model_info.clear()
         trained_at = str(meta.get("trained_at", ""))
-        self.model_info.labels(version, trained_at, str(meta.get("watermark", "")),
-                               str(meta.get("dataset", ""))).set(1)
+        self.model_info.labels(version, trained_at, str(meta.get("watermark", "")), str(meta.get("dataset", ""))).set(1)
         try:
             trained_ts = datetime.fromisoformat(trained_at).timestamp()
         except ValueError:

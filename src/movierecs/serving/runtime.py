@@ -107,8 +107,9 @@ class Runtime:
         try:
             from movierecs.adapters.factory import make_interaction_store
 
-            self.store = await asyncio.to_thread(make_interaction_store, self.settings.interactions)
-            await asyncio.to_thread(self.store.migrate)
+            store = await asyncio.to_thread(make_interaction_store, self.settings.interactions)
+            self.store = store
+            await asyncio.to_thread(store.migrate)
         except Exception:
             log.exception("embedded interaction store unavailable; events are not persisted")
             return
@@ -128,7 +129,7 @@ class Runtime:
                     while len(batch) < 5000:
                         batch.append(await asyncio.wait_for(queue.get(), timeout=0.2))
                 try:
-                    await asyncio.to_thread(self.store.write, batch)
+                    await asyncio.to_thread(store.write, batch)
                     batch = []
                 except Exception:
                     log.exception("writing %d events to the interaction store failed; will retry", len(batch))
@@ -156,8 +157,7 @@ class Runtime:
 
     async def put_profile(self, user_id: int, profile: dict[str, Any]) -> None:
         if self.catalog is not None:
-            await self.catalog.put_user(user_id, profile.get("age"), profile.get("gender"),
-                                        profile.get("occupation"))
+            await self.catalog.put_user(user_id, profile.get("age"), profile.get("gender"), profile.get("occupation"))
         self._profiles[user_id] = profile
 
     # ---- model ---------------------------------------------------------------------------------

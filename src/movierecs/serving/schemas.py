@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 EventTypeName = Literal["like", "dislike", "watch", "rating", "click", "impression"]
 

@@ -105,8 +105,9 @@ class RecommendationService:
         for idx, item_id in enumerate(model.items.external.tolist()):
             if item_id not in self.items:
                 year = int(model.years[idx])
-                self.items[item_id] = ItemInfo(str(model.titles[idx]), year if year >= 0 else None,
-                                               model.item_genres(idx))
+                self.items[item_id] = ItemInfo(
+                    str(model.titles[idx]), year if year >= 0 else None, model.item_genres(idx)
+                )
 
     def check_items(self, item_ids: Sequence[int]) -> None:
         unknown = sorted({i for i in item_ids if i not in self.items})
@@ -120,8 +121,9 @@ class RecommendationService:
         return hits[:limit]
 
     # ---- recommendations -----------------------------------------------------------------------
-    def recommend(self, user_id: int, k: int, genres: Sequence[str], exclude_seen: bool,
-                  profile: dict[str, Any] | None) -> tuple[Live, Any]:
+    def recommend(
+        self, user_id: int, k: int, genres: Sequence[str], exclude_seen: bool, profile: dict[str, Any] | None
+    ) -> tuple[Live, Any]:
         live = self.live
         model = live.bundle.model
         allowed = model.genre_mask(genres) if genres else None

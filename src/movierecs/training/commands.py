@@ -17,6 +17,7 @@ from movierecs.domain.weighting import Weighting
 from movierecs.evaluation.protocol import EvalProtocol, make_split
 from movierecs.evaluation.report import evaluate_models, format_table
 from movierecs.exceptions import DataError, PromotionRefusedError
+from movierecs.models.base import Recommender
 from movierecs.models.hybrid import HybridConfig, HybridRecommender
 from movierecs.models.ials import IALSRecommender
 from movierecs.models.popular import PopularConfig, PopularRecommender
@@ -28,18 +29,33 @@ from movierecs.wiring import load_source, registry, resolve_bundle
 
 def _config(weighting: str | None, overrides: Mapping[str, Any], settings: Settings) -> HybridConfig:
     base = HybridConfig()
-    ials = base.ials.model_copy(update={k: v for k, v in overrides.items() if v is not None}
-                                | {"num_threads": settings.num_threads})
+    ials = base.ials.model_copy(
+        update={k: v for k, v in overrides.items() if v is not None} | {"num_threads": settings.num_threads}
+    )
     ials = type(ials).model_validate(ials.model_dump())
     scheme = Weighting(scheme=weighting) if weighting else base.weighting  # type: ignore[arg-type]
     return base.model_copy(update={"ials": ials, "weighting": scheme})
 
 
-def train_command(settings: Settings, console: Console, *, dataset: str | None, interactions: Path | None,
-                  register: bool, output_dir: Path | None, tune: int, watermark: str | None,
-                  weighting: str | None, overrides: Mapping[str, Any], promote: bool) -> None:
-    mark = pd.Timestamp(watermark).tz_localize(None) if watermark and pd.Timestamp(watermark).tzinfo is None \
+def train_command(
+    settings: Settings,
+    console: Console,
+    *,
+    dataset: str | None,
+    interactions: Path | None,
+    register: bool,
+    output_dir: Path | None,
+    tune: int,
+    watermark: str | None,
+    weighting: str | None,
+    overrides: Mapping[str, Any],
+    promote: bool,
+) -> None:
+    mark = (
+        pd.Timestamp(watermark).tz_localize(None)
+        if watermark and pd.Timestamp(watermark).tzinfo is None
         else (pd.Timestamp(watermark).tz_convert("UTC").tz_localize(None) if watermark else None)
+    )
     with console.status("loading data"):
         if dataset is None and interactions is None:
             from movierecs.wiring import extract_from_stores
@@ -57,21 +73,31 @@ def train_command(settings: Settings, console: Console, *, dataset: str | None, 
         split = make_split(raw, protocol)
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("tuning", total=tune)
-            config, best = run_tune(split.train_raw, config, protocol, tune,
-                                    on_trial=lambda _n, _v: bar.advance(task))
+            config, best = run_tune(split.train_raw, config, protocol, tune, on_trial=lambda _n, _v: bar.advance(task))
         console.print(f"tuning: best validation NDCG@10 {best:.4f} with {config.model_dump_json()}")
     with console.status("training") as status:
-        outcome = run_training(raw, config, protocol, output_dir=output_dir, watermark=mark,
-                               dataset_name=dataset or (interactions.name if interactions else "store"),
-                               step=lambda msg: status.update(msg))
+        outcome = run_training(
+            raw,
+            config,
+            protocol,
+            output_dir=output_dir,
+            watermark=mark,
+            dataset_name=dataset or (interactions.name if interactions else "store"),
+            step=lambda msg: status.update(msg),
+        )
     view = outcome.table[["model", "slice", "n_users", "recall@10", "ndcg@10", "map@10", "coverage@10"]]
     print(format_table(view))
     version = None
     if register:
         with console.status("logging to MLflow"):
             reg = registry(settings)
-            registered = reg.log_training(outcome.bundle_dir, outcome.params, outcome.metrics, outcome.plots,
-                                          tags={"watermark": outcome.bundle.watermark})
+            registered = reg.log_training(
+                outcome.bundle_dir,
+                outcome.params,
+                outcome.metrics,
+                outcome.plots,
+                tags={"watermark": outcome.bundle.watermark},
+            )
         version = registered.version
         console.print(f"MLflow run {registered.run_id}; registered {settings.model_name} version {version}")
     if output_dir:
@@ -80,9 +106,19 @@ def train_command(settings: Settings, console: Console, *, dataset: str | None, 
         promote_command(settings, console, version=version, alias=None, tolerance=0.02, force=False)
 
 
-def evaluate_command(settings: Settings, console: Console, *, dataset: str | None, interactions: Path | None,
-                     split: str, test_fraction: float, k: int, json_path: Path | None, weightings: bool,
-                     model: str | None) -> None:
+def evaluate_command(
+    settings: Settings,
+    console: Console,
+    *,
+    dataset: str | None,
+    interactions: Path | None,
+    split: str,
+    test_fraction: float,
+    k: int,
+    json_path: Path | None,
+    weightings: bool,
+    model: str | None,
+) -> None:
     raw = load_source(settings, dataset, interactions) if (dataset or interactions) else None
     if raw is None:
         from movierecs.wiring import extract_from_stores
@@ -94,34 +130,47 @@ def evaluate_command(settings: Settings, console: Console, *, dataset: str | Non
     tables = []
     with console.status("evaluating"):
         train = data.training_set(config.weighting)
-        models = {
+        models: dict[str, Recommender[Any]] = {
             "hybrid": HybridRecommender(config).fit(train),
             "ials": IALSRecommender(config.ials).fit(train),
             "popular_segment": PopularRecommender(config.popular).fit(train),
             "popular": PopularRecommender(PopularConfig(segments=False)).fit(train),
         }
         profiles = _profiles(raw.users)
-        tables.append(evaluate_models(models, train, data.test, protocol, profiles).assign(
-            weighting=config.weighting.scheme))
+        tables.append(
+            evaluate_models(models, train, data.test, protocol, profiles).assign(weighting=config.weighting.scheme)
+        )
         if weightings:
             for scheme in ("binary", "rating", "centered", "positive"):
                 if scheme == config.weighting.scheme:
                     continue
                 cfg = config.model_copy(update={"weighting": Weighting(scheme=scheme)})  # type: ignore[arg-type]
                 wtrain = data.training_set(cfg.weighting)
-                table = evaluate_models({f"hybrid[{scheme}]": HybridRecommender(cfg).fit(wtrain)}, wtrain,
-                                        data.test, protocol, profiles)
+                table = evaluate_models(
+                    {f"hybrid[{scheme}]": HybridRecommender(cfg).fit(wtrain)}, wtrain, data.test, protocol, profiles
+                )
                 tables.append(table.assign(weighting=scheme))
     table = pd.concat(tables, ignore_index=True)
-    header = (f"protocol: {protocol.split} split, {protocol.test_fraction:.0%} held out, k={k}; slices by "
-              f"train interactions: cold < {protocol.cold_below} <= warm < {protocol.heavy_from} <= heavy")
+    header = (
+        f"protocol: {protocol.split} split, {protocol.test_fraction:.0%} held out, k={k}; slices by "
+        f"train interactions: cold < {protocol.cold_below} <= warm < {protocol.heavy_from} <= heavy"
+    )
     print(header)
     cols = ["model", "slice", "n_users", *[c for c in table.columns if "@" in c]]
     print(format_table(table[cols]))
     if json_path:
-        json_path.write_text(json.dumps({"protocol": protocol.model_dump(), "dataset": raw.name,
-                                         "config": config.model_dump(mode="json"),
-                                         "rows": table.to_dict("records")}, indent=2, default=str))
+        json_path.write_text(
+            json.dumps(
+                {
+                    "protocol": protocol.model_dump(),
+                    "dataset": raw.name,
+                    "config": config.model_dump(mode="json"),
+                    "rows": table.to_dict("records"),
+                },
+                indent=2,
+                default=str,
+            )
+        )
         console.print(f"report written to {json_path}")
 
 
@@ -132,8 +181,9 @@ def _profiles(users: pd.DataFrame) -> dict[int, dict[str, object]]:
     return {int(r[Columns.User]): {c: r[c] for c in cols} for r in users.to_dict("records")}
 
 
-def recommend_command(settings: Settings, *, model: str, users: list[int], users_file: Path | None, k: int,
-                      output: Path | None) -> None:
+def recommend_command(
+    settings: Settings, *, model: str, users: list[int], users_file: Path | None, k: int, output: Path | None
+) -> None:
     ids = list(users)
     if users_file:
         try:
@@ -151,8 +201,9 @@ def recommend_command(settings: Settings, *, model: str, users: list[int], users
         reco.to_csv(sys.stdout, index=False, float_format="%.6f")
 
 
-def promote_command(settings: Settings, console: Console, *, version: str | None, alias: str | None,
-                    tolerance: float, force: bool) -> None:
+def promote_command(
+    settings: Settings, console: Console, *, version: str | None, alias: str | None, tolerance: float, force: bool
+) -> None:
     reg = registry(settings)
     target_alias = alias or settings.model_alias
     candidate = reg.get_version(version) if version else reg.latest_version()

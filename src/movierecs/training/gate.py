@@ -45,8 +45,8 @@ def decide_promotion(
     if value < floor:
         return Decision(
             False,
-            f"{metric} {value:.4f} is below the champion's {best:.4f} minus {tolerance:.0%} tolerance "
-            f"({floor:.4f})",
+            f"{metric} {value:.4f} is below the champion's {best:.4f} minus {tolerance:.0%} tolerance ({floor:.4f})",
         )
-    return Decision(True, f"{metric} {value:.4f} vs champion {best:.4f} (tolerance {tolerance:.0%}) "
-                          f"and baseline {baseline:.4f}")
+    return Decision(
+        True, f"{metric} {value:.4f} vs champion {best:.4f} (tolerance {tolerance:.0%}) and baseline {baseline:.4f}"
+    )

@@ -46,7 +46,7 @@ def headline_metrics(table: pd.DataFrame, model: str, prefix: str = "") -> dict[
             if key in ("model", "slice"):
                 continue
             # MLflow metric names can't hold "@": ndcg@10 is logged as ndcg_at_10
-            name = key.replace("@", "_at_")
+            name = str(key).replace("@", "_at_")
             name = name if row["slice"] == "all" else f"{row['slice']}.{name}"
             out[f"{prefix}{name}"] = float(value)
     return out
@@ -68,8 +68,7 @@ def run_training(
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
     if watermark is not None:
-        raw = RawData(raw.interactions[raw.interactions[Columns.Datetime] <= watermark], raw.items,
-                      raw.users, raw.name)
+        raw = RawData(raw.interactions[raw.interactions[Columns.Datetime] <= watermark], raw.items, raw.users, raw.name)
 
     say("evaluate: split and fit on the train part")
     split = make_split(raw, protocol)

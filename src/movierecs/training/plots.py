@@ -25,8 +25,9 @@ def recall_curve(reco: Mapping[str, pd.DataFrame], test: pd.DataFrame, ks: range
     return pd.DataFrame(rows)
 
 
-def save_plots(reco: Mapping[str, pd.DataFrame], test: pd.DataFrame, item_popularity: pd.Series,
-               out_dir: Path) -> dict[str, Path]:
+def save_plots(
+    reco: Mapping[str, pd.DataFrame], test: pd.DataFrame, item_popularity: pd.Series, out_dir: Path
+) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,12 +47,17 @@ def save_plots(reco: Mapping[str, pd.DataFrame], test: pd.DataFrame, item_popula
 
     pct = item_popularity.rank(pct=True)
     fig, ax = plt.subplots(figsize=(6, 4))
-    bins = np.linspace(0, 1, 21)
+    bins = [i / 20 for i in range(21)]
     ax.hist(pct.to_numpy(), bins=bins, alpha=0.4, density=True, label="catalog")
     for name, frame in reco.items():
         top = frame[frame[Columns.Rank] <= 10]
-        ax.hist(top[Columns.Item].map(pct).dropna().to_numpy(), bins=bins, histtype="step", density=True,
-                label=f"{name} top-10")
+        ax.hist(
+            top[Columns.Item].map(pct).dropna().to_numpy(),
+            bins=bins,
+            histtype="step",
+            density=True,
+            label=f"{name} top-10",
+        )
     ax.set(xlabel="item popularity percentile", ylabel="density", title="Popularity bias of recommendations")
     ax.legend()
     bias_path = out_dir / "popularity_bias.png"

@@ -12,8 +12,14 @@ from movierecs.models.hybrid import HybridConfig, HybridRecommender
 from movierecs.models.ials import IALSConfig
 
 
-def tune(train_raw: RawData, base: HybridConfig, protocol: EvalProtocol, n_trials: int, seed: int = 42,
-         on_trial: Callable[[int, float], None] | None = None) -> tuple[HybridConfig, float]:
+def tune(
+    train_raw: RawData,
+    base: HybridConfig,
+    protocol: EvalProtocol,
+    n_trials: int,
+    seed: int = 42,
+    on_trial: Callable[[int, float], None] | None = None,
+) -> tuple[HybridConfig, float]:
     """Best config by NDCG@k on a validation split of ``train_raw`` (never the test part)."""
     import optuna
 
@@ -29,8 +35,8 @@ def tune(train_raw: RawData, base: HybridConfig, protocol: EvalProtocol, n_trial
             seed=base.ials.seed,
             num_threads=base.ials.num_threads,
         )
-        weighting = Weighting(scheme=trial.suggest_categorical("weighting", ["binary", "rating", "centered",
-                                                                             "positive"]))
+        scheme = trial.suggest_categorical("weighting", ["binary", "rating", "centered", "positive"])
+        weighting = Weighting.model_validate({"scheme": scheme})
         config = base.model_copy(update={"ials": ials, "weighting": weighting})
         train = split.training_set(weighting)
         model = HybridRecommender(config).fit(train)
@@ -41,14 +47,23 @@ def tune(train_raw: RawData, base: HybridConfig, protocol: EvalProtocol, n_trial
         return value
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.enqueue_trial({"factors": base.ials.factors, "regularization": base.ials.regularization,
-                         "alpha": base.ials.alpha, "iterations": base.ials.iterations,
-                         "weighting": base.weighting.scheme})
+    study.enqueue_trial(
+        {
+            "factors": base.ials.factors,
+            "regularization": base.ials.regularization,
+            "alpha": base.ials.alpha,
+            "iterations": base.ials.iterations,
+            "weighting": base.weighting.scheme,
+        }
+    )
     study.optimize(objective, n_trials=n_trials)
     p = study.best_params
-    best = base.model_copy(update={
-        "ials": base.ials.model_copy(update={k: p[k] for k in ("factors", "regularization", "alpha",
-                                                               "iterations")}),
-        "weighting": Weighting(scheme=p["weighting"]),
-    })
+    best = base.model_copy(
+        update={
+            "ials": base.ials.model_copy(
+                update={k: p[k] for k in ("factors", "regularization", "alpha", "iterations")}
+            ),
+            "weighting": Weighting.model_validate({"scheme": p["weighting"]}),
+        }
+    )
     return best, float(study.best_value)
