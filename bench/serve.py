@@ -64,12 +64,10 @@ def start_server(model: str, port: int) -> subprocess.Popen[bytes]:
 
 def wrk(url: str, duration: int, lua: str | None) -> float:
     cmd = ["wrk", "-t1", "-c16", f"-d{duration}s", url]
-    script = None
     if lua:
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script.write(lua)
-        script.close()
-        cmd[1:1] = ["-s", script.name]
+        path = Path(tempfile.mkdtemp(prefix="bench-wrk-")) / "users.lua"
+        path.write_text(lua)
+        cmd[1:1] = ["-s", str(path)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
