@@ -352,7 +352,7 @@ def _parse_events(body: bytes) -> list[Event]:
                 {**e, "loc": (*loc, *e["loc"]), "input": None}
                 for e in exc.errors(include_url=False, include_context=False)
             ]
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: ts whose UTC form is out of datetime range
             errors.append({"type": "value_error", "loc": loc, "msg": str(exc), "input": None})
     if errors:
         raise RequestValidationError(errors)
