@@ -32,3 +32,37 @@ lint: install ## ruff + mypy
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# --- Kubernetes (docs/deploy.md): Helm v4 and kubectl from .tools/bin (scripts/install-helm.sh) ---
+KIND_CLUSTER ?= movierecs
+IMAGE ?= movierecs:dev
+CHART := charts/movierecs
+HELM := .tools/bin/helm
+KUBE := --kube-context kind-$(KIND_CLUSTER)
+
+.PHONY: charts-lint cluster-up cluster-down
+
+charts-lint: install ## Helm chart: sync the DAG copy, lint --strict, render every profile, validate offline
+	scripts/install-helm.sh --with-hadolint
+	cp dags/*.py $(CHART)/files/dags/
+	$(BIN)/pytest -q tests/charts
+
+cluster-up: ## kind cluster + ingress-nginx + operators + movierecs (needs docker, kind and network)
+	scripts/install-helm.sh
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
+	kubectl --context kind-$(KIND_CLUSTER) apply -f manifests/namespaces.yaml
+	kubectl --context kind-$(KIND_CLUSTER) apply -k manifests/kind
+	kubectl --context kind-$(KIND_CLUSTER) -n ingress-nginx wait --for=condition=Ready pod \
+	  -l app.kubernetes.io/component=controller --timeout=180s
+	docker build -t $(IMAGE) .
+	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+	cp dags/*.py $(CHART)/files/dags/
+	$(HELM) dependency update $(CHART)
+	$(HELM) upgrade --install movierecs-operators $(CHART) $(KUBE) -n movierecs-system \
+	  -f $(CHART)/values-operators.yaml --wait --timeout 15m
+	$(HELM) upgrade --install movierecs $(CHART) $(KUBE) -n movierecs \
+	  -f $(CHART)/values-kind.yaml --set image.repository=$(firstword $(subst :, ,$(IMAGE))) \
+	  --set image.tag=$(lastword $(subst :, ,$(IMAGE))) $(if $(AIRFLOW),--set airflow.enabled=true)
+
+cluster-down: ## delete the kind cluster (and everything in it)
+	kind delete cluster --name $(KIND_CLUSTER)

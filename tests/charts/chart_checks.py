@@ -22,7 +22,6 @@ Obj = dict[str, Any]
 # ---------- schema helpers ----------
 
 
-
 @functools.cache
 def crd_validator(api_version: str, kind: str) -> Draft7Validator | None:
     """Validator from ../shared/schemas/crds (datree catalog), None if none is vendored."""
@@ -68,9 +67,7 @@ def _openapi_to_jsonschema(node: Any) -> Any:
 
 
 def errors_of(validator: Draft7Validator, obj: Obj) -> list[str]:
-    return [
-        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)
-    ]
+    return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)]
 
 
 # ---------- pod walking ----------

@@ -63,9 +63,9 @@ def stage(dest: Path, chart: Path = CHART) -> Path:
     # Real dependency archives fetched by `helm dependency build` are used as they are.
     for tgz in (chart / "charts").glob("*.tgz") if (chart / "charts").is_dir() else []:
         shutil.copy2(tgz, staged / "charts" / tgz.name)
-    present = {p.name.rsplit("-", 1)[0] for p in (staged / "charts").glob("*.tgz")} if (
-        staged / "charts"
-    ).is_dir() else set()
+    present = (
+        {p.name.rsplit("-", 1)[0] for p in (staged / "charts").glob("*.tgz")} if (staged / "charts").is_dir() else set()
+    )
     for dep in dependencies(chart):
         if dep["name"] in present:
             continue
@@ -94,9 +94,7 @@ def profile_args(profile: str, chart: Path) -> list[str]:
 
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ensure_helm()), *args], capture_output=True, text=True, check=check, timeout=120
-    )
+    return subprocess.run([str(ensure_helm()), *args], capture_output=True, text=True, check=check, timeout=120)
 
 
 def template(chart: Path, profile: str = "default", *extra: str, release: str = RELEASE) -> str:

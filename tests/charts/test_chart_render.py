@@ -8,8 +8,8 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
-from chart_checks import K8S_VERSION, by_kind, crd_validator, errors_of, names, own_crds
 import yaml
+from chart_checks import K8S_VERSION, by_kind, crd_validator, errors_of, names, own_crds
 from chart_offline import profile_args, template
 
 REQUIRED_KINDS = {
@@ -48,7 +48,8 @@ def test_lint_strict(staged_chart: Path, profile: str, helm_bin: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "[WARNING]" not in proc.stdout and "[ERROR]" not in proc.stdout, proc.stdout
+    assert "[WARNING]" not in proc.stdout, proc.stdout
+    assert "[ERROR]" not in proc.stdout, proc.stdout
 
 
 def test_every_object_validates(render, profile: str) -> None:
@@ -157,8 +158,11 @@ def test_kind_profile_is_small(render) -> None:
 def test_production_profile_is_ha(render) -> None:
     objs = render("production")
     hpa = by_kind(objs, "HorizontalPodAutoscaler")
-    assert hpa and hpa[0]["spec"]["minReplicas"] >= 3
-    pdb_targets = {p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for p in by_kind(objs, "PodDisruptionBudget")}
+    assert hpa
+    assert hpa[0]["spec"]["minReplicas"] >= 3
+    pdb_targets = {
+        p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for p in by_kind(objs, "PodDisruptionBudget")
+    }
     assert {"movierecs-api", "movierecs-consumer", "movierecs-ui"} <= pdb_targets
     for dep in by_kind(objs, "Deployment"):
         name = dep["metadata"]["name"]
@@ -173,7 +177,8 @@ def test_production_profile_is_ha(render) -> None:
 def test_ingress_routes_api_and_ui(render) -> None:
     ingress = by_kind(render("default"), "Ingress")[0]
     paths = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert paths["/v1"].endswith("-api") and paths["/docs"].endswith("-api")
+    assert paths["/v1"].endswith("-api")
+    assert paths["/docs"].endswith("-api")
     assert paths["/"].endswith("-ui")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import yaml
 from chart_checks import APP_UID, WORKLOAD_KINDS, by_kind, is_secret_key, pod_specs
 from chart_offline import CHART
@@ -39,7 +40,7 @@ def test_every_pod_is_locked_down(render, app_profile: str) -> None:
                 problems.append(f"{where}: capabilities not dropped")
             if (sc.get("capabilities") or {}).get("add"):
                 problems.append(f"{where}: capabilities added")
-            seccomp = (sc.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile") or {})
+            seccomp = sc.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile") or {}
             if seccomp.get("type") != "RuntimeDefault":
                 problems.append(f"{where}: seccompProfile is not RuntimeDefault")
             if sc.get("privileged"):
@@ -112,13 +113,14 @@ def test_services_select_existing_pods(render) -> None:
 
 def test_operator_rbac_is_least_privilege(render) -> None:
     objs = render("default")
-    assert not by_kind(objs, "ClusterRole") and not by_kind(objs, "ClusterRoleBinding")
+    assert not by_kind(objs, "ClusterRole")
+    assert not by_kind(objs, "ClusterRoleBinding")
     (role,) = by_kind(objs, "Role")
     grants = {}
     for rule in role["rules"]:
         for group in rule["apiGroups"]:
             for res in rule["resources"]:
-                assert "*" not in rule["verbs"] and res != "*" and group != "*", rule
+                assert "*" not in [*rule["verbs"], res, group], rule
                 grants[(group, res)] = set(rule["verbs"])
     assert grants == {
         ("movierecs.io", "modeldeployments"): {"get", "list", "watch", "patch"},
@@ -156,8 +158,12 @@ URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:(?!\$\()[^@\s/]+@")
 
 
 def test_secret_key_detector() -> None:
-    assert is_secret_key("password") and is_secret_key("adminToken") and is_secret_key("apiKey")
-    assert not is_secret_key("existingSecret") and not is_secret_key("secretName") and not is_secret_key("key")
+    assert is_secret_key("password")
+    assert is_secret_key("adminToken")
+    assert is_secret_key("apiKey")
+    assert not is_secret_key("existingSecret")
+    assert not is_secret_key("secretName")
+    assert not is_secret_key("key")
 
 
 def test_no_plaintext_secret_in_any_values_file() -> None:

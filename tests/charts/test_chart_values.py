@@ -85,7 +85,7 @@ def test_schema_covers_exactly_the_values() -> None:
     ["foo=bar", "api.foo=bar", "api.resources.requests.gpu=1", "kafka.topics.other.partitions=1"],
 )
 def test_unknown_key_is_rejected(render, override: str) -> None:
-    with pytest.raises(RuntimeError, match="(?i)schema|additional"):
+    with pytest.raises(RuntimeError, match=r"(?i)schema|additional"):
         render("default", "--set", override)
 
 
@@ -121,10 +121,10 @@ def test_every_value_is_documented() -> None:
         documented = j >= 0 and lines[j].strip().startswith("# --") and len(lines[j]) - len(lines[j].lstrip()) == indent
         inherited = any(doc for _, doc in stack)
         is_leaf = m.group(3).strip() != ""
-        if is_leaf and not (documented or inherited):
-            # a leaf in a list item (e.g. airflow volumes) is covered by the list's own comment
-            if not any(lines[k].lstrip().startswith("- ") for k in range(max(0, i - 3), i + 1)):
-                undocumented.append(f"line {i + 1}: {m.group(2)}")
+        # a leaf in a list item (e.g. airflow volumes) is covered by the list's own comment
+        in_list_item = any(lines[k].lstrip().startswith("- ") for k in range(max(0, i - 3), i + 1))
+        if is_leaf and not (documented or inherited or in_list_item):
+            undocumented.append(f"line {i + 1}: {m.group(2)}")
         stack.append((indent, documented or inherited))
     assert not undocumented, undocumented
 
@@ -150,7 +150,8 @@ def test_dependencies_are_pinned_and_conditional() -> None:
 
 def test_chart_metadata() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    assert chart["apiVersion"] == "v2" and chart["type"] == "application"
+    assert chart["apiVersion"] == "v2"
+    assert chart["type"] == "application"
     assert re.fullmatch(r"\d+\.\d+\.\d+", chart["version"])
     assert (CHART / "templates" / "NOTES.txt").is_file()
     assert (CHART / "templates" / "_helpers.tpl").is_file()
