@@ -8,7 +8,7 @@ event bus and no embedded interaction sink.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from serving_helpers import ADMIN_TOKEN
+from serving_helpers import ADMIN_TOKEN, AppFactory
 
 from movierecs.models.bundle import Bundle, load_bundle
 from movierecs.serving.app import create_app
@@ -77,9 +77,6 @@ def make_settings(home: Path, bundle_dir: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-AppFactory = Callable[..., FastAPI]
 
 
 @pytest.fixture

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 ADMIN_TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 WARM_USER = 1
 COLD_USER = 900_001
+AppFactory = Callable[..., FastAPI]
 
 
 def copy_bundle(src: Path, dest: Path, **meta_updates: Any) -> Path:
