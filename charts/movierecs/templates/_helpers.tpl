@@ -172,6 +172,10 @@ under `helm template`), otherwise generate one. (dict "root" $ "name" "<secret>"
   value: {{ .Values.model.alias | quote }}
 - name: MOVIERECS_EVENT_BUS_URL
   value: {{ include "movierecs.eventBusUrl" . | quote }}
+{{- if .Values.kafka.enabled }}
+- name: MOVIERECS_KAFKA_PARTITIONS
+  value: {{ .Values.kafka.topics.interactions.partitions | quote }}
+{{- end }}
 {{- if .Values.clickhouse.enabled }}
 - name: CLICKHOUSE_PASSWORD
   valueFrom:
