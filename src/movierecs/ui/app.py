@@ -36,7 +36,7 @@ from movierecs.ui.client import (
 T = TypeVar("T")
 
 PAGES = ("Recommendations", "Titles", "Model")
-GENDERS = ("F", "M")
+GENDERS = {"F": "female", "M": "male"}
 OCCUPATIONS = (
     "administrator", "artist", "doctor", "educator", "engineer", "entertainment", "executive",
     "healthcare", "homemaker", "lawyer", "librarian", "marketing", "none", "other", "programmer",
@@ -48,6 +48,13 @@ STRATEGIES = {
     "popular_segment": "popular with viewers of the same age, gender and occupation",
     "popular": "popular overall (new viewer, nothing known yet)",
 }
+# Material Symbols ship with Streamlit (emoji need a system font that servers often lack)
+ICON_APP = ":material/movie:"
+ICON_ERROR = ":material/error:"
+ICON_SLOW = ":material/hourglass_top:"
+ICON_OK = ":material/check_circle:"
+ICON_SIMILAR = ":material/manage_search:"
+ICONS = {"like": ":material/thumb_up:", "dislike": ":material/thumb_down:"}
 NEW_VIEWER_IDS = (100_000, 999_999)
 MAX_USER_ID = 10**12
 CARDS_PER_ROW = 3
@@ -73,9 +80,9 @@ def md(text: str) -> str:
 def show_api_error(exc: ApiError, what: str) -> None:
     """The one place API failures become messages: slow → warning, anything else → error."""
     if isinstance(exc, ApiTimeoutError):
-        st.warning(f"⏳ The API is slow: could not load {what}. {exc} Try again in a moment.")
+        st.warning(f"The API is slow: could not load {what}. {exc} Try again in a moment.", icon=ICON_SLOW)
     else:
-        st.error(f"⚠️ Could not load {what}. {exc}")
+        st.error(f"Could not load {what}. {exc}", icon=ICON_ERROR)
 
 
 def call(fn: Callable[[], T], what: str) -> T | None:
@@ -87,9 +94,9 @@ def call(fn: Callable[[], T], what: str) -> T | None:
         return None
 
 
-def flash(kind: str, text: str) -> None:
+def flash(kind: str, text: str, icon: str | None = None) -> None:
     """Queue a message from a callback; shown at the top of the next run."""
-    st.session_state["flash"] = (kind, text)
+    st.session_state["flash"] = (kind, text, icon)
 
 
 def flash_api_error(exc: ApiError, what: str) -> None:
@@ -97,13 +104,13 @@ def flash_api_error(exc: ApiError, what: str) -> None:
 
 
 def show_flash() -> None:
-    kind, text = st.session_state.pop("flash", (None, None))
+    kind, text, icon = st.session_state.pop("flash", (None, "", None))
     if kind == "error":
-        st.error(text)
+        st.error(text, icon=icon or ICON_ERROR)
     elif kind == "warning":
-        st.warning(text)
+        st.warning(text, icon=icon or ICON_SLOW)
     elif kind == "success":
-        st.toast(text)
+        st.toast(text, icon=icon or ICON_OK)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -120,8 +127,7 @@ def on_feedback(user_id: int, item_id: int, kind: EventKind, title: str) -> None
         flash_api_error(exc, f"Could not send your {kind}")
         return
     st.session_state["last_feedback"] = (kind, item_id, title)
-    icon = "👍" if kind == "like" else "👎"
-    flash("success", f"{icon} {kind.capitalize()}d *{md(title)}*: recommendations updated")
+    flash("success", f"{kind.capitalize()}d *{md(title)}*: recommendations updated", ICONS[kind])
 
 
 def on_show_similar(item_id: int, title: str) -> None:
@@ -148,7 +154,7 @@ def on_create_viewer() -> None:
 # ------------------------------------------------------------------------------------------ views
 def sidebar() -> int:
     """Navigation, viewer choice and the new-viewer form; returns the chosen viewer id."""
-    st.sidebar.title("🎬 MovieRecs")
+    st.sidebar.title(f"{ICON_APP} MovieRecs")
     st.sidebar.radio("Page", PAGES, key="page")
     st.sidebar.divider()
     st.sidebar.subheader("Viewer")
@@ -160,31 +166,31 @@ def sidebar() -> int:
     )  # fmt: skip
     with st.sidebar.expander("New viewer"), st.form("new_viewer", clear_on_submit=False, border=False):
         st.number_input("Age", min_value=1, max_value=120, value=25, step=1, key="new_age")
-        st.selectbox("Gender", GENDERS, key="new_gender")
+        st.selectbox("Gender", GENDERS, key="new_gender", format_func=lambda g: GENDERS[g])
         st.selectbox("Occupation", OCCUPATIONS, index=OCCUPATIONS.index("student"), key="new_occupation")
-        st.number_input(
-            "Id (0: pick an unused one)", min_value=0, max_value=MAX_USER_ID, value=0, step=1, key="new_id"
-        )
+        st.number_input("Id (0: pick an unused one)", min_value=0, max_value=MAX_USER_ID, value=0, step=1, key="new_id")
         st.form_submit_button("Create viewer", on_click=on_create_viewer)
     st.sidebar.divider()
     st.sidebar.caption(f"API: `{Settings().api_url}`")
     return user_id
 
 
-def feedback_buttons(user_id: int, item: ScoredItem | Item, prefix: str = "") -> None:
-    with st.container(horizontal=True, gap="small"):
-        st.button(
-            "Like", icon="👍", key=f"{prefix}like_{item.item_id}",
-            on_click=on_feedback, args=(user_id, item.item_id, "like", item.title),
-        )  # fmt: skip
-        st.button(
-            "Dislike", icon="👎", key=f"{prefix}dislike_{item.item_id}",
-            on_click=on_feedback, args=(user_id, item.item_id, "dislike", item.title),
-        )  # fmt: skip
-        st.button(
-            "Similar", icon="🔎", key=f"{prefix}similar_{item.item_id}",
-            on_click=on_show_similar, args=(item.item_id, item.title),
-        )  # fmt: skip
+def like_buttons(user_id: int, item: ScoredItem | Item, prefix: str) -> None:
+    st.button(
+        "Like", icon=ICONS["like"], key=f"{prefix}like_{item.item_id}",
+        on_click=on_feedback, args=(user_id, item.item_id, "like", item.title),
+    )  # fmt: skip
+    st.button(
+        "Dislike", icon=ICONS["dislike"], key=f"{prefix}dislike_{item.item_id}",
+        on_click=on_feedback, args=(user_id, item.item_id, "dislike", item.title),
+    )  # fmt: skip
+
+
+def similar_button(item: ScoredItem | Item, prefix: str) -> None:
+    st.button(
+        "Similar", icon=ICON_SIMILAR, key=f"{prefix}similar_{item.item_id}", type="tertiary",
+        help=f"Titles similar to {item.label}", on_click=on_show_similar, args=(item.item_id, item.title),
+    )  # fmt: skip
 
 
 def card(user_id: int, item: ScoredItem, rank: int, is_new: bool, prefix: str = "") -> None:
@@ -194,8 +200,11 @@ def card(user_id: int, item: ScoredItem, rank: int, is_new: bool, prefix: str = 
         st.caption(" · ".join(md(g) for g in item.genres) or "—")
         if item.reason:
             st.markdown(f"*{md(item.reason)}*")
-        st.caption(f"score {item.score:.3f}")
-        feedback_buttons(user_id, item, prefix)
+        with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+            st.caption(f"score {item.score:.3f}", width="content")
+            similar_button(item, prefix)
+        with st.container(horizontal=True, gap="small"):
+            like_buttons(user_id, item, prefix)
 
 
 def card_grid(user_id: int, items: Sequence[ScoredItem], new_ids: set[int], prefix: str = "") -> None:
@@ -261,7 +270,9 @@ def titles_page(user_id: int) -> None:
         for item in found or []:
             with st.container(border=True, key=f"hit_{item.item_id}"):
                 st.markdown(f"**{md(item.label)}** · {' · '.join(md(g) for g in item.genres)}")
-                feedback_buttons(user_id, item, prefix="hit_")
+                with st.container(horizontal=True, gap="small"):
+                    like_buttons(user_id, item, "hit_")
+                    similar_button(item, "hit_")
 
     target = st.session_state.get("similar_to")
     if target is None:
@@ -283,21 +294,24 @@ def model_page() -> None:
     api = client()
     info = call(api.model_info, "the model's details")
     if info is not None:
+        trained, watermark = (t[:19].replace("T", " ") for t in (info.trained_at, info.watermark))
         cols = st.columns(5)
         cols[0].metric("Version", info.model_version or "—")
-        cols[1].metric("Trained at", info.trained_at[:16].replace("T", " ") or "—")
-        cols[2].metric("Data up to", info.watermark[:16].replace("T", " ") or "—")
+        cols[1].metric("Trained at", trained[:10] or "—", help=info.trained_at or None)
+        cols[2].metric("Data up to", watermark[:10] or "—", help=info.watermark or None)
         cols[3].metric("Viewers", f"{info.n_users or 0:,}")
         cols[4].metric("Titles", f"{info.n_items or 0:,}")
-        if info.dataset:
-            st.caption(f"Dataset: {md(info.dataset)}")
+        st.caption(
+            f"Trained {trained or 'at an unknown time'} on **{md(info.dataset or 'unknown data')}**, "
+            f"interactions up to {watermark or '—'}."
+        )
         st.subheader("Offline metrics vs. the popularity baseline")
         rows = info.metric_table()
         if rows:
             table = pd.DataFrame(rows, columns=["metric", "model", "baseline"])
             table["lift"] = table["model"] / table["baseline"].where(table["baseline"] != 0) - 1
             st.dataframe(
-                table, hide_index=True, key="metrics_table",
+                table, hide_index=True, key="metrics_table", height=min(38 + 35 * len(table), 760),
                 column_config={
                     "model": st.column_config.NumberColumn(format="%.4f"),
                     "baseline": st.column_config.NumberColumn(format="%.4f"),
@@ -314,13 +328,14 @@ def model_page() -> None:
     if not any(counts.values()):
         st.info("No recommendations served yet.")
         return
+    counts = {**dict.fromkeys(STRATEGIES, 0), **counts}  # every strategy, served or not
     mix = pd.DataFrame({"strategy": list(counts), "requests": list(counts.values())})
     st.bar_chart(mix, x="strategy", y="requests", horizontal=True)
     st.caption(" · ".join(f"`{s}`: {STRATEGIES.get(s, s)}" for s in counts))
 
 
 def main() -> None:
-    st.set_page_config(page_title="MovieRecs", page_icon="🎬", layout="wide")
+    st.set_page_config(page_title="MovieRecs", page_icon=ICON_APP, layout="wide")
     st.session_state.setdefault("page", PAGES[0])
     user_id = sidebar()
     show_flash()

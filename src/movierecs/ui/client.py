@@ -191,8 +191,7 @@ class ApiClient:
             ) from exc
         except httpx.TransportError as exc:
             raise ApiUnavailableError(
-                f"Cannot reach the API at {self.base_url} ({type(exc).__name__}). "
-                "Is `movierecs serve` running?"
+                f"Cannot reach the API at {self.base_url} ({type(exc).__name__}). Is `movierecs serve` running?"
             ) from exc
         if response.status_code >= 400:
             detail = _detail(response)
@@ -270,9 +269,7 @@ class ApiClient:
         body = self._get_dict("/v1/genres")
         return [str(g) for g in body.get("genres", [])]
 
-    def send_event(
-        self, user_id: int, item_id: int, kind: EventKind, value: float | None = None
-    ) -> list[str]:
+    def send_event(self, user_id: int, item_id: int, kind: EventKind, value: float | None = None) -> list[str]:
         """POST one event; returns the event ids the API assigned (202)."""
         event: dict[str, Any] = {"user_id": int(user_id), "item_id": int(item_id), "type": kind}
         if value is not None:
@@ -282,9 +279,7 @@ class ApiClient:
             return [str(e) for e in body.get("event_ids", [])]
         return []
 
-    def put_user(
-        self, user_id: int, age: int | None, gender: str | None, occupation: str | None
-    ) -> dict[str, Any]:
+    def put_user(self, user_id: int, age: int | None, gender: str | None, occupation: str | None) -> dict[str, Any]:
         """Create or update a viewer's demographics (used for cold-start popularity)."""
         payload = {"age": age, "gender": gender, "occupation": occupation}
         body = self._request("PUT", f"/v1/users/{int(user_id)}", json=payload)

@@ -20,6 +20,7 @@ def ui_command(host: str, port: int) -> list[str]:
         "--browser.gatherUsageStats", "false",
         # no file watcher: the UI is not edited while it runs, and polling costs CPU on small boxes
         "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "minimal",  # no "Deploy" button in a demo
     ]  # fmt: skip
 
 
