@@ -167,16 +167,18 @@ class Recommender(ABC, Generic[ConfigT]):
                 state = {key: npz[key] for key in npz.files}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise BundleValidationError(f"cannot read model files in {path}: {exc}") from exc
-        if config.get("kind") != cls.kind:
-            raise BundleValidationError(f"{path} holds a {config.get('kind')!r} model, not {cls.kind!r}")
-        model = cls.from_config(config)
+        kind = config.get("kind") if isinstance(config, dict) else None
+        if kind != cls.kind:
+            raise BundleValidationError(f"{path} holds a {kind!r} model, not {cls.kind!r}")
         try:
+            model = cls.from_config(config)  # pydantic's ValidationError is a ValueError
             model.users = IdMap(state["users"])
             model.items = IdMap(state["items"])
             model.history = sp.csr_matrix(
                 (state["history_data"], state["history_indices"], state["history_indptr"]),
                 shape=(len(model.users), len(model.items)),
             )
+            model.history.check_format(full_check=True)  # the constructor doesn't bound-check indices
             model._load_state(state, config.get("meta", {}))
         except (KeyError, ValueError, IndexError) as exc:
             raise BundleValidationError(f"inconsistent model state in {path}: {exc}") from exc

@@ -57,7 +57,8 @@ def load_bundle(path: Path, version: str | None = None) -> Bundle:
     except ValueError as exc:
         raise BundleValidationError(f"{meta_path} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise BundleValidationError(f"{meta_path}: unsupported bundle format {meta.get('format')!r}")
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise BundleValidationError(f"{meta_path}: unsupported bundle format {found!r}")
     model = HybridRecommender.load(path / "model")
     for key, actual in (
         ("n_users", len(model.users)),
