@@ -31,7 +31,7 @@ DAG_ID = "movierecs_retrain"
 XCOM_FILE = "/airflow/xcom/return.json"
 GATE_REFUSED_EXIT_CODE = 3  # `movierecs promote` exits 3 when the quality gate refuses
 # Secret holding the MOVIERECS_* store URLs and MLFLOW_* URIs (with credentials), mounted as env.
-ENV_SECRET = "movierecs-env"
+ENV_SECRET = "movierecs-env"  # noqa: S105  (a Secret's name, not a password)
 SERVICE_ACCOUNT = "movierecs-retrain"
 
 # Lazily rendered: an Airflow Variable overrides the DAG param default; both win over nothing.
@@ -42,9 +42,7 @@ TRAIN_RESULT = "ti.xcom_pull(task_ids='train')"
 
 
 def _resources(cpu: str, memory: str, memory_limit: str) -> k8s.V1ResourceRequirements:
-    return k8s.V1ResourceRequirements(
-        requests={"cpu": cpu, "memory": memory}, limits={"memory": memory_limit}
-    )
+    return k8s.V1ResourceRequirements(requests={"cpu": cpu, "memory": memory}, limits={"memory": memory_limit})
 
 
 def _pod_task(task_id: str, arguments: list[str], **kwargs: object) -> KubernetesPodOperator:
