@@ -154,3 +154,10 @@ def test_slow_api_shows_warning(silent_url: str, use_api: UseApi) -> None:
     assert not at.exception
     assert at.warning
     assert "slow" in at.warning[0].value
+
+
+def test_bad_settings_show_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOVIERECS_NUM_THREADS", "-1")  # fails Settings validation
+    at = AppTest.from_file(str(APP_PATH), default_timeout=15).run()
+    assert not at.exception
+    assert "Invalid MovieRecs settings" in at.error[0].value

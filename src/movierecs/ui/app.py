@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
 from movierecs.settings import Settings
 from movierecs.ui.client import (
@@ -68,8 +69,18 @@ def _client(api_url: str) -> ApiClient:
     return ApiClient(api_url)
 
 
+def api_url() -> str:
+    """``Settings().api_url``; a malformed environment stops the page with a message."""
+    try:
+        return Settings().api_url
+    except ValidationError as exc:
+        st.error(f"Invalid MovieRecs settings in the environment: {exc}", icon=ICON_ERROR)
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
 def client() -> ApiClient:
-    return _client(Settings().api_url)
+    return _client(api_url())
 
 
 def md(text: str) -> str:
@@ -171,7 +182,7 @@ def sidebar() -> int:
         st.number_input("Id (0: pick an unused one)", min_value=0, max_value=MAX_USER_ID, value=0, step=1, key="new_id")
         st.form_submit_button("Create viewer", on_click=on_create_viewer)
     st.sidebar.divider()
-    st.sidebar.caption(f"API: `{Settings().api_url}`")
+    st.sidebar.caption(f"API: `{api_url()}`")
     return user_id
 
 
