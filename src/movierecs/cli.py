@@ -199,6 +199,35 @@ def serve(
 
 
 @app.command()
+def consume(
+    batch_size: Annotated[int, typer.Option(help="records per batch at most")] = 10_000,
+    batch_wait_ms: Annotated[int, typer.Option(help="longest a batch waits to fill")] = 500,
+    metrics_port: Annotated[int | None, typer.Option(help="/metrics and /healthz port (default: settings)")] = None,
+) -> None:
+    """Kafka interactions topic -> interaction store (insert, then commit: at least once)."""
+    from movierecs.streaming.consumer import main as consumer_main
+
+    consumer_main(_settings(), batch_size=batch_size, batch_wait_s=batch_wait_ms / 1000, metrics_port=metrics_port)
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8501,
+    api_url: Annotated[str | None, typer.Option(help="API base URL (default: MOVIERECS_API_URL)")] = None,
+) -> None:
+    """The Streamlit demo UI; it talks to the API over HTTP only."""
+    from movierecs.ui.launch import run_ui
+
+    proc = run_ui(api_url or _settings().api_url, host, port)
+    try:
+        raise typer.Exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     ui_port: Annotated[int, typer.Option(help="UI port (0: no UI)")] = 8501,
