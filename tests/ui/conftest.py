@@ -23,9 +23,12 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="session")
 def api_env(ml100k_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Embedded mode in a temp home: the stack's URLs (``make test`` exports them) are left out, so
+    the UI tests don't depend on Kafka/ClickHouse/PostgreSQL/MLflow servers."""
     home = tmp_path_factory.mktemp("ui-api-home")
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIERECS_", "MLFLOW_"))}
     return {
-        **os.environ,
+        **inherited,
         "MOVIERECS_DATA_DIR": str(ml100k_dir),
         "MOVIERECS_HOME": str(home),
         "OPENBLAS_NUM_THREADS": "1",
