@@ -1,0 +1,136 @@
+"""train / recommend / evaluate / promote end to end on ml-100k, in a temporary MOVIERECS_HOME."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from movierecs.columns import Columns
+from movierecs.data.loaders import load_dataset
+
+Cli = Callable[..., Any]  # the ``cli`` fixture: run_main(*args) -> Result(code, out, err)
+
+UNKNOWN = 999_999
+
+
+def test_train_writes_a_bundle(bundle_dir: Path) -> None:
+    assert (bundle_dir / "bundle.json").is_file()
+    assert (bundle_dir / "model" / "state.npz").is_file()
+    meta = json.loads((bundle_dir / "bundle.json").read_text())
+    assert meta["dataset"] == "ml-100k"
+    assert meta["n_users"] == 943
+    assert meta["n_items"] == 1682
+    assert meta["metrics"]["ndcg_at_10"] > meta["metrics"]["baseline.ndcg_at_10"]
+    assert not (bundle_dir.parent / "home" / "mlflow.db").exists()  # --no-register: MLflow untouched
+
+
+def test_recommend_batch_csv(cli: Cli, bundle_dir: Path, tmp_path: Path, ml100k_dir: Path) -> None:
+    users_file = tmp_path / "users.txt"
+    users_file.write_text(f"1\n2\n{UNKNOWN}\n")
+    out = tmp_path / "reco.csv"
+    result = cli("recommend", "--model", str(bundle_dir), "--users-file", str(users_file), "-k", "5",
+                 "--output", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    reco = pd.read_csv(out)
+    assert list(reco.columns) == ["user_id", "item_id", "rank", "score"]
+    assert sorted(reco[Columns.User].unique().tolist()) == [1, 2, UNKNOWN]
+    for _, part in reco.groupby(Columns.User):
+        assert part[Columns.Rank].tolist() == [1, 2, 3, 4, 5]
+        assert part[Columns.Score].is_monotonic_decreasing
+    raw = load_dataset("ml-100k", ml100k_dir)
+    # users not in training get the cold-start list: the most-rated titles
+    most_rated = raw.interactions.groupby(Columns.Item).size().nlargest(5).index.tolist()
+    assert reco[reco[Columns.User] == UNKNOWN][Columns.Item].tolist() == most_rated
+    # known users get their own lists, without what they have already rated
+    seen = raw.interactions[[Columns.User, Columns.Item]]
+    assert reco.merge(seen, on=[Columns.User, Columns.Item]).empty
+    lists = {u: part[Columns.Item].tolist() for u, part in reco.groupby(Columns.User)}
+    assert lists[1] != lists[2]
+
+
+def test_recommend_to_stdout_with_user_options(cli: Cli, bundle_dir: Path) -> None:
+    result = cli("recommend", "--model", str(bundle_dir), "--user", "1", "--user", "3", "-k", "3")
+    assert result.code == 0, result.err
+    lines = result.out.strip().splitlines()
+    assert lines[0] == "user_id,item_id,rank,score"
+    assert len(lines) == 1 + 2 * 3
+
+
+def test_recommend_errors_exit_2(cli: Cli, bundle_dir: Path, tmp_path: Path) -> None:
+    missing = cli("recommend", "--model", str(tmp_path / "nope"), "--user", "1")
+    assert missing.code == 2
+    assert "error:" in missing.err
+    bad_file = tmp_path / "users.txt"
+    bad_file.write_text("1\nalice\n")
+    bad = cli("recommend", "--model", str(bundle_dir), "--users-file", str(bad_file))
+    assert bad.code == 2
+    assert "integer user id" in bad.err
+    assert cli("recommend", "--model", str(bundle_dir)).code == 2  # no users given
+
+
+def test_train_unknown_dataset_exit_2(cli: Cli) -> None:
+    result = cli("train", "--dataset", "ml-10k", "--no-register")
+    assert result.code == 2
+    assert "unknown dataset" in result.err
+
+
+def test_evaluate_writes_json_per_model_and_slice(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = cli("evaluate", "--dataset", "ml-100k", "--json", str(report))
+    assert result.code == 0, result.err
+    assert "user_temporal" in result.out
+    data = json.loads(report.read_text())
+    assert data["dataset"] == "ml-100k"
+    assert data["protocol"]["split"] == "user_temporal"
+    rows = pd.DataFrame(data["rows"])
+    for model in ("hybrid", "popular"):
+        assert {"all", "warm", "heavy"} <= set(rows[rows["model"] == model]["slice"])
+    ndcg = rows.set_index(["model", "slice"])["ndcg@10"]
+    assert ndcg[("hybrid", "warm")] > ndcg[("popular", "warm")]
+    assert {"recall@10", "map@10", "precision@10", "novelty@10", "serendipity@10", "coverage@10"} <= set(rows)
+
+
+def test_register_promote_and_refuse_a_worse_model(cli: Cli, tmp_path: Path) -> None:
+    from movierecs.adapters.mlflow_registry import MlflowRegistry
+
+    home = tmp_path / "home"
+    assert cli("promote").code == 2  # nothing registered yet
+
+    first = cli("train", "--dataset", "ml-100k")
+    assert first.code == 0, first.err
+    assert (home / "mlflow.db").is_file()
+    promoted = cli("promote")
+    assert promoted.code == 0, promoted.err
+    assert "promoted version 1" in promoted.err
+
+    worse = cli("train", "--dataset", "ml-100k", "--factors", "2", "--iterations", "1")
+    assert worse.code == 0, worse.err
+    refused = cli("promote")
+    assert refused.code == 3, refused.err
+    assert "refused" in refused.err
+    assert "version 2" in refused.err
+
+    registry = MlflowRegistry(f"sqlite:///{home / 'mlflow.db'}", f"sqlite:///{home / 'mlflow.db'}", "movierecs")
+    champion = registry.version_for_alias("champion")
+    assert champion is not None
+    assert champion.version == "1"
+    assert champion.metrics["ndcg_at_10"] > registry.get_version("2").metrics["ndcg_at_10"]
+
+    # the champion can be served straight from the registry
+    reco = cli("recommend", "--model", "models:/movierecs@champion", "--user", str(UNKNOWN), "-k", "3")
+    assert reco.code == 0, reco.err
+    assert len(reco.out.strip().splitlines()) == 4
+
+    forced = cli("promote", "--version", "2", "--force")
+    assert forced.code == 0, forced.err
+    assert registry.version_for_alias("champion").version == "2"  # type: ignore[union-attr]
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    assert cli("--help").code == 0
+    assert cli("no-such-command").code == 2
+    assert cli("recommend", "--model", "x", "-k", "0").code == 2
