@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     kafka_topic: str = "movierecs.interactions"
     kafka_dlq_topic: str = "movierecs.interactions.dlq"
     kafka_partitions: int = Field(default=3, ge=1)
+    consumer_metrics_port: int = Field(
+        default=9100, ge=0, le=65535, description="Consumer service: Prometheus /metrics and /healthz"
+    )
     embedded_sink: bool = Field(
         default=True, description="memory:// bus: the API itself writes events to the interaction store"
     )

@@ -1,0 +1,166 @@
+"""Pure parts of the consumer: decode/validate a record, dead-letter envelopes, batching, backoff.
+
+No I/O and no clock here: time is a parameter, so every rule is unit-tested without a broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from movierecs.events import Event
+
+#: Longest error text carried in a dead-letter header.
+MAX_ERROR_CHARS = 1000
+
+
+class RejectReason(StrEnum):
+    """Why a record went to the dead-letter topic (the ``reason`` label of dlq_total)."""
+
+    empty = "empty"  # null or empty value
+    bad_json = "bad_json"  # not UTF-8 JSON
+    schema = "schema"  # JSON, but not a valid event (missing/extra fields, bad types or ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    error: str
+
+
+def decode(value: bytes | None) -> Event | Rejection:
+    """The event a record carries, or why it is not one.
+
+    Examples
+    --------
+    >>> decode(b'{"user_id": 1, "item_id": 2, "type": "like"}').type.value
+    'like'
+    >>> decode(b"{oops").reason.value
+    'bad_json'
+    """
+    if not value:
+        return Rejection(RejectReason.empty, "the record has no value")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(RejectReason.bad_json, f"invalid JSON: {exc}"[:MAX_ERROR_CHARS])
+    if not isinstance(data, dict):
+        return Rejection(RejectReason.schema, f"an event is a JSON object, got {type(data).__name__}")
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(event)'}: {err['msg']}" for err in exc.errors())
+        return Rejection(RejectReason.schema, f"invalid event: {problems}"[:MAX_ERROR_CHARS])
+
+
+class RecordLike(Protocol):
+    """What the consumer needs from a Kafka record (aiokafka's ConsumerRecord fits)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def timestamp(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def dlq_headers(record: RecordLike, rejection: Rejection) -> list[tuple[str, bytes]]:
+    """Headers of a dead-letter record; its value is the original bytes, its key the original key."""
+    return [
+        ("movierecs.reason", rejection.reason.value.encode()),
+        ("movierecs.error", rejection.error.encode()),
+        ("movierecs.source.topic", record.topic.encode()),
+        ("movierecs.source.partition", str(record.partition).encode()),
+        ("movierecs.source.offset", str(record.offset).encode()),
+        ("movierecs.source.timestamp", str(record.timestamp).encode()),
+    ]
+
+
+@dataclass(slots=True)
+class Split:
+    """A batch of records sorted into events to store and records to dead-letter."""
+
+    events: list[Event]
+    rejected: list[tuple[RecordLike, Rejection]]
+
+
+def split_batch(records: Iterable[RecordLike]) -> Split:
+    events: list[Event] = []
+    rejected: list[tuple[RecordLike, Rejection]] = []
+    for record in records:
+        decoded = decode(record.value)
+        if isinstance(decoded, Rejection):
+            rejected.append((record, decoded))
+        else:
+            events.append(decoded)
+    return Split(events, rejected)
+
+
+def next_offsets(records: Iterable[RecordLike]) -> dict[tuple[str, int], int]:
+    """Offsets to commit once ``records`` are handled: per partition, the highest offset + 1."""
+    out: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        if record.offset + 1 > out.get(key, -1):
+            out[key] = record.offset + 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    """Flush when ``max_size`` records are collected or the oldest one waited ``max_wait_s``."""
+
+    max_size: int = 10_000
+    max_wait_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_size < 1 or self.max_wait_s < 0:
+            raise ValueError("max_size must be >= 1 and max_wait_s >= 0")
+
+    def full(self, size: int) -> bool:
+        return size >= self.max_size
+
+    def due(self, size: int, first_at: float | None, now: float) -> bool:
+        """Whether a batch of ``size`` records whose first arrived at ``first_at`` must flush now."""
+        if size == 0 or first_at is None:
+            return False
+        return self.full(size) or now - first_at >= self.max_wait_s
+
+    def wait_s(self, size: int, first_at: float | None, now: float, idle_s: float = 0.5) -> float:
+        """How long the next fetch may block: the batch's remaining time, or ``idle_s`` when empty."""
+        if size == 0 or first_at is None:
+            return idle_s
+        return max(0.0, self.max_wait_s - (now - first_at))
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff: ``initial_s * factor**attempt``, at most ``max_s``."""
+
+    initial_s: float = 0.2
+    factor: float = 2.0
+    max_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_s, self.initial_s * self.factor ** max(attempt, 0)))
+
+
+def lag(highwaters: dict[int, int | None], positions: dict[int, int]) -> dict[int, int]:
+    """Per partition, records behind the end: ``highwater - position`` (never negative)."""
+    return {p: max(0, hw - positions[p]) for p, hw in highwaters.items() if hw is not None and p in positions}
