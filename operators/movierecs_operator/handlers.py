@@ -1,0 +1,167 @@
+"""Thin kopf handlers: read the world, ask :mod:`.logic`, write the world, translate errors.
+
+Handlers are registered by :func:`register` into an explicit registry (no import-time decorators),
+so the entry point decides the timer tick from its config and tests run isolated operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import os
+import time
+from typing import Any
+
+import kopf
+
+from movierecs_operator import GROUP, PLURAL, VERSION, kube, logic, metrics, mlflow_client
+from movierecs_operator.config import OperatorConfig
+from movierecs_operator.errors import AliasNotFoundError, InvalidSpecError, OperatorError, RegistryUnavailableError
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Runtime:
+    """What the startup handler learns and the timer needs: kopf's settings, the metrics server."""
+
+    def __init__(self) -> None:
+        self.settings: Any = None
+        self.metrics_server: Any = None
+
+
+def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
+    """Register the operator's handlers into ``registry`` (kopf.run/operator(registry=...))."""
+    runtime = _Runtime()
+
+    @kopf.on.startup(registry=registry)
+    def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
+        runtime.settings = settings
+        # Handler log lines stay logs; Events are posted explicitly, on condition transitions only.
+        settings.posting.level = logging.WARNING
+        # kopf retries with backoff, so one registry request must fail fast, not retry for minutes.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(config.registry_timeout_seconds)))
+        if config.metrics_port:
+            runtime.metrics_server = metrics.serve(config.metrics_port, config.metrics_host)
+            logger.info(f"metrics on http://{config.metrics_host}:{config.metrics_port}/metrics")
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        if runtime.metrics_server is not None:
+            runtime.metrics_server.shutdown()
+            runtime.metrics_server = None
+
+    @kopf.timer(GROUP, VERSION, PLURAL, interval=config.tick_seconds, id="reconcile", registry=registry)
+    async def reconcile(
+        spec: kopf.Spec,
+        status: kopf.Status,
+        meta: kopf.Meta,
+        body: kopf.Body,
+        namespace: str,
+        patch: kopf.Patch,
+        logger: logging.Logger,
+        retry: int,
+        memo: kopf.Memo,
+        **_: Any,
+    ) -> None:
+        raw_spec = dict(spec)
+        generation = meta.get("generation")
+        fresh_spec = memo.get("seen_spec") != raw_spec
+        if retry == 0 and not fresh_spec and time.monotonic() < memo.get("next_poll", 0.0):
+            return  # polled recently: each object is polled every spec.pollSeconds, not every tick
+        memo["seen_spec"] = raw_spec
+
+        try:
+            parsed = logic.parse_spec(raw_spec, config.default_poll_seconds)
+        except InvalidSpecError as e:
+            memo["next_poll"] = float("inf")  # until the spec changes
+            _write_status(
+                body,
+                status,
+                patch,
+                logic.conditions_for_error(e.reason, str(e), registry_reachable=None),
+                generation=generation,
+            )
+            metrics.FAILURES.labels(reason=e.reason).inc()
+            raise kopf.PermanentError(f"invalid ModelDeployment spec: {e}") from e
+
+        started = time.perf_counter()
+        try:
+            await _reconcile(parsed, body, status, namespace, patch, logger, generation, runtime.settings)
+        except OperatorError as e:
+            metrics.FAILURES.labels(reason=e.reason).inc()
+            reachable = not isinstance(e, RegistryUnavailableError)  # later steps ran: the registry answered
+            _write_status(
+                body,
+                status,
+                patch,
+                logic.conditions_for_error(e.reason, str(e), registry_reachable=reachable),
+                generation=generation,
+            )
+            if isinstance(e, AliasNotFoundError):  # a state, not a fault: look again at the next poll
+                memo["next_poll"] = time.monotonic() + parsed.poll_seconds
+                logger.info(str(e))
+                return
+            delay = min(config.backoff_seconds * 2**retry, config.max_backoff_seconds)
+            raise kopf.TemporaryError(f"{e.reason}: {e}", delay=delay) from e
+        finally:
+            metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+        memo["next_poll"] = time.monotonic() + parsed.poll_seconds
+
+
+async def _reconcile(
+    spec: logic.Spec,
+    body: kopf.Body,
+    status: kopf.Status,
+    namespace: str,
+    patch: kopf.Patch,
+    logger: logging.Logger,
+    generation: int | None,
+    settings: Any,
+) -> None:
+    version = await asyncio.to_thread(mlflow_client.alias_version, spec.registry_uri, spec.model_name, spec.alias)
+    deployment = await kube.get_deployment(namespace, spec.target_deployment, settings=settings, logger=logger)
+    decision = logic.decide(version, deployment, status)
+    if decision.action is logic.Action.ROLLOUT:
+        ops = logic.build_deployment_patch(deployment, version)
+        await kube.patch_deployment(namespace, spec.target_deployment, ops, settings=settings, logger=logger)
+        metrics.ROLLOUTS.inc()
+        logger.info(
+            f"rolled deployment/{spec.target_deployment} to {spec.model_name} v{version} "
+            f"(was {decision.deployed_version or 'unpinned'})"
+        )
+    _write_status(
+        body,
+        status,
+        patch,
+        logic.conditions_for_rollout(decision, spec.target_deployment),
+        version=version,
+        rolled_out=decision.action is logic.Action.ROLLOUT,
+        generation=generation,
+    )
+
+
+def _write_status(
+    body: kopf.Body,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    conditions: list[logic.Condition],
+    *,
+    version: str | None = None,
+    rolled_out: bool = False,
+    generation: int | None = None,
+) -> None:
+    """Stage the status changes in kopf's patch (applied after the handler, even when it raises)
+    and post one Event per condition that changed."""
+    current = dict(status)
+    new = logic.build_status(current, conditions, _now(), version=version, rolled_out=rolled_out, generation=generation)
+    for key, value in logic.status_changes(current, new).items():
+        patch.status[key] = value
+    for condition in logic.transitions(current, new):
+        if condition["type"] == logic.REGISTRY_REACHABLE and condition["status"] == "True" and not current:
+            continue  # nothing worth an Event on the first sight of a healthy registry
+        post = kopf.info if condition["status"] == "True" else kopf.warn
+        post(body, reason=condition["reason"], message=f"{condition['type']}: {condition['message']}")
