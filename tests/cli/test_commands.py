@@ -134,3 +134,33 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
     assert cli("--help").code == 0
     assert cli("no-such-command").code == 2
     assert cli("recommend", "--model", "x", "-k", "0").code == 2
+
+
+def test_train_and_recommend_from_a_generic_csv(cli: Cli, tmp_path: Path, ml100k_dir: Path) -> None:
+    # the acceptance path: `train --interactions TRAIN.csv` then `recommend`; 300 users keep it quick
+    raw = load_dataset("ml-100k", ml100k_dir).interactions
+    part = raw[raw[Columns.User] <= 300]
+    csv = tmp_path / "train.csv"
+    pd.DataFrame(
+        {
+            "user_id": part[Columns.User],
+            "item_id": part[Columns.Item],
+            "timestamp": part[Columns.Datetime].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "rating": part["value"],
+        }
+    ).to_csv(csv, index=False)
+    bundle = tmp_path / "bundle"
+    trained = cli("train", "--interactions", str(csv), "--output-dir", str(bundle), "--no-register")
+    assert trained.code == 0, trained.err
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert meta["n_users"] == 300
+    assert meta["dataset"] == "train.csv"
+    users = tmp_path / "users.txt"
+    users.write_text(f"user_id\n1\n{UNKNOWN}\n")
+    out = tmp_path / "reco.csv"
+    reco = cli("recommend", "--model", str(bundle), "--users-file", str(users), "-k", "10", "--output", str(out))
+    assert reco.code == 0, reco.err
+    frame = pd.read_csv(out)
+    assert frame.groupby(Columns.User).size().to_dict() == {1: 10, UNKNOWN: 10}
+    counts = part.groupby(Columns.Item).size()
+    assert frame[frame[Columns.User] == UNKNOWN][Columns.Item].iloc[0] in counts[counts == counts.max()].index
