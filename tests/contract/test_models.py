@@ -195,6 +195,4 @@ class TestIALS(RecommenderContract):
 
 class TestHybrid(RecommenderContract):
     def make(self) -> Recommender:
-        return HybridRecommender(
-            HybridConfig(ials=IALSConfig(factors=8, iterations=5, regularization=1.0, seed=3))
-        )
+        return HybridRecommender(HybridConfig(ials=IALSConfig(factors=8, iterations=5, regularization=1.0, seed=3)))

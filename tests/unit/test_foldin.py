@@ -66,9 +66,7 @@ def test_negative_weights_match_implicit(fitted: tuple[AlternatingLeastSquares, 
     expected = model.recalculate_user(0, row)
     got = fold_in(y, y.T @ y, items, weights, model.regularization, model.alpha)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-3)
-    positive_only = fold_in(
-        y, y.T @ y, items[weights > 0], weights[weights > 0], model.regularization, model.alpha
-    )
+    positive_only = fold_in(y, y.T @ y, items[weights > 0], weights[weights > 0], model.regularization, model.alpha)
     assert not np.allclose(got, positive_only, atol=1e-4)  # the dislikes did change the vector
 
 
