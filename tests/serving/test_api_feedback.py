@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from serving_helpers import WARM_USER, item_ids, recs
 
+from movierecs.exceptions import BusUnavailableError
+
 NEW_VIEWER = 800_001
 
 
@@ -105,3 +107,34 @@ def test_duplicate_event_id_applied_once(app: FastAPI) -> None:
         assert 50 in item_ids(recs(client, user, k=100))
         post(client, {"user_id": user, "item_id": 50, "type": "like"})
         assert _history(app, user) == [1, 50]
+
+
+def test_bus_unavailable_is_503_with_retry_after(app: FastAPI) -> None:
+    """Nothing is accepted (nor folded in) when the bus does not acknowledge: 503 + Retry-After."""
+    user = NEW_VIEWER + 6
+    with TestClient(app) as client:
+        before = recs(client, user)
+        bus = app.state.runtime.bus
+
+        async def refuse(_events: object) -> None:
+            raise BusUnavailableError("broker down")
+
+        original = bus.publish
+        bus.publish = refuse
+        try:
+            r = client.post("/v1/events", json={"user_id": user, "item_id": before["items"][0]["item_id"],
+                                                "type": "like"})
+        finally:
+            bus.publish = original
+        assert r.status_code == 503, r.text
+        assert int(r.headers["Retry-After"]) > 0
+        assert r.json()["detail"]
+        after = recs(client, user)
+        assert after["strategy"] == "popular"
+        assert after["items"] == before["items"]
+
+
+def test_demographics_unknown_viewer_is_404(client: TestClient) -> None:
+    r = client.get("/v1/users/900009")
+    assert r.status_code == 404
+    assert r.json()["detail"]
