@@ -9,6 +9,7 @@ import pytest
 from movierecs.columns import Columns
 from movierecs.data.container import RawData
 from movierecs.domain.segments import segment_keys
+from movierecs.domain.weighting import apply_weighting
 from movierecs.exceptions import UnknownGenreError
 from movierecs.models.hybrid import HybridRecommender
 
@@ -172,6 +173,28 @@ def test_a_dislike_pushes_similar_titles_down(trained: HybridRecommender) -> Non
     assert disliked @ y[jedi] < liked @ y[jedi]
     served = trained.serve(NEW_USER, k=20, online=online)
     assert empire not in served.items
+
+
+def test_a_dislike_event_never_pulls_toward_the_title(trained: HybridRecommender) -> None:
+    # events go through the model's own weighting, as the API does with online events
+    def vector(types: list[str]) -> np.ndarray:
+        events = pd.DataFrame(
+            {
+                Columns.User: NEW_USER,
+                Columns.Item: [STAR_WARS, EMPIRE][: len(types)],
+                Columns.Type: types,
+                "value": np.nan,
+                Columns.Datetime: pd.to_datetime([1, 2][: len(types)], unit="s"),
+            }
+        )
+        weighted = apply_weighting(events, trained.config.weighting)
+        online = (idx(trained, weighted[Columns.Item].tolist()), weighted[Columns.Weight].to_numpy())
+        return trained.fold_in_vector(NEW_USER, online)
+
+    empire = trained.ials.item_factors[idx(trained, [EMPIRE])[0]]
+    liked_only = vector(["like"])
+    assert vector(["like", "dislike"]) @ empire <= liked_only @ empire + 1e-6
+    assert vector(["like", "like"]) @ empire > liked_only @ empire
 
 
 # ---- filters and similar titles --------------------------------------------------------------------

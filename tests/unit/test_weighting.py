@@ -43,19 +43,33 @@ def weights(scheme: str, **kw: float) -> dict[int, float]:
     return dict(zip(out[Columns.Item].tolist(), out[Columns.Weight].tolist(), strict=True))
 
 
-# rating equivalents: rating = value, like 5, watch 4, click 3, dislike 1; weight rows pass through
+# rating equivalents: rating = value, like 5, watch 4, click 3; weight rows pass through; dislike: negative_weight
 @pytest.mark.parametrize(
     ("scheme", "expected"),
     [
-        ("binary", {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 8: 1, 9: 1, 10: 2.5, 11: 1}),
-        ("rating", {1: 5, 2: 4, 3: 3, 4: 1, 5: 5, 6: 1, 8: 4, 9: 3, 10: 2.5, 11: 3.5}),
+        ("binary", {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: -1, 8: 1, 9: 1, 10: 2.5, 11: 1}),
+        ("rating", {1: 5, 2: 4, 3: 3, 4: 1, 5: 5, 6: -1, 8: 4, 9: 3, 10: 2.5, 11: 3.5}),
         # r >= 3.5: r - 3.5 + 0.5, else the negative weight
         ("centered", {1: 2, 2: 1, 3: -1, 4: -1, 5: 2, 6: -1, 8: 1, 9: -1, 10: 2.5, 11: 0.5}),
-        ("positive", {1: 1, 2: 1, 3: 0, 4: 0, 5: 1, 6: 0, 8: 1, 9: 0, 10: 2.5, 11: 1}),
+        ("positive", {1: 1, 2: 1, 3: 0, 4: 0, 5: 1, 6: -1, 8: 1, 9: 0, 10: 2.5, 11: 1}),
     ],
 )
 def test_each_scheme(scheme: str, expected: dict[int, float]) -> None:
     assert weights(scheme) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("scheme", ["binary", "rating", "centered", "positive"])
+def test_explicit_dislike_is_negative_in_every_scheme(scheme: str) -> None:
+    # a dislike pushes away (fold-in) and doesn't make a title popular (weight < 0), whatever the scheme
+    assert weights(scheme)[6] == -1.0
+    assert weights(scheme, negative_weight=-3.0)[6] == -3.0
+
+
+def test_a_dislike_after_a_like_overrides_it() -> None:
+    rows = frame([(5, "like", None), (5, "dislike", None)])
+    for scheme in ("binary", "rating", "centered", "positive"):
+        out = apply_weighting(rows, Weighting(scheme=scheme))  # type: ignore[arg-type]
+        assert out[Columns.Weight].tolist() == [-1.0], scheme
 
 
 def test_impressions_are_dropped_in_every_scheme() -> None:
@@ -91,7 +105,7 @@ def test_latest_interaction_wins_per_user_item() -> None:
     out = apply_weighting(rows, Weighting(scheme="rating"))
     keys = zip(out[Columns.User], out[Columns.Item], strict=True)
     got = dict(zip(keys, out[Columns.Weight], strict=True))
-    assert got == {(1, 10): 1.0, (2, 10): 2.0, (1, 11): 4.0}
+    assert got == {(1, 10): -1.0, (2, 10): 2.0, (1, 11): 4.0}
     later = out[(out[Columns.User] == 1) & (out[Columns.Item] == 10)][Columns.Datetime].iloc[0]
     assert later == pd.Timestamp(50, unit="s")
 

@@ -14,7 +14,8 @@ centered    r - threshold if r >= threshold else negative_w   below-threshold ra
 positive    1 if r >= threshold else dropped                  only likes count
 ========== ================================================ =====================================
 
-Per (user, item) the latest interaction wins (a dislike after a like overrides it). ``movierecs
+An explicit ``dislike`` gets ``negative_weight`` in every scheme. Per (user, item) the latest
+interaction wins (a dislike after a like overrides it). ``movierecs
 evaluate --weightings`` compares the schemes on a temporal split; the default is the winner on
 ml-100k (see docs/BENCHMARKS.md).
 """
@@ -39,7 +40,7 @@ class Weighting(BaseModel):
 
     scheme: Literal["binary", "rating", "centered", "positive"] = "binary"
     threshold: float = Field(default=3.5, ge=0.0, le=5.0)
-    negative_weight: float = Field(default=-1.0, le=0.0, description="centered: below-threshold weight")
+    negative_weight: float = Field(default=-1.0, le=0.0, description="dislikes; centered: below-threshold ratings too")
 
 
 def rating_equivalent(types: pd.Series, values: pd.Series) -> np.ndarray:
@@ -81,6 +82,8 @@ def apply_weighting(interactions: pd.DataFrame, weighting: Weighting) -> pd.Data
     else:  # positive
         w = np.where(r >= weighting.threshold, 1.0, 0.0)
     w = np.where(is_raw_weight, r, w)
+    # an explicit dislike is negative in every scheme: it pushes away and never counts as popular
+    w = np.where((frame[Columns.Type].astype(str) == "dislike").to_numpy(), weighting.negative_weight, w)
     out = pd.DataFrame(
         {
             Columns.User: frame[Columns.User].to_numpy()[keep],
