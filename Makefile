@@ -24,6 +24,12 @@ test: install ## everything: unit, contract, model, integration (starts/stops th
 test-unit: install ## fast tests only, no servers
 	$(BIN)/pytest -q tests/unit tests/model
 
+stack-up: ## start the local stack (PostgreSQL, ClickHouse, Kafka broker, MLflow, Prometheus); writes .stack/env
+	scripts/stack.sh up
+
+stack-down: ## stop the local stack (by PID) and wipe its data
+	scripts/stack.sh down
+
 lint: install ## ruff + mypy
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

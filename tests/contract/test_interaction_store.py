@@ -1,0 +1,184 @@
+"""Contract of :class:`movierecs.ports.InteractionStore`, run against every backend.
+
+- ``chdb``: embedded, always (a fresh folder per test; chDB allows one open folder per process, so each
+  store is closed at teardown).
+- ``clickhouse``: the local stack's server (Debian's 18.16), from ``MOVIERECS_INTERACTIONS_URL``
+  (``scripts/test.sh`` sources ``.stack/env``); a fresh database per test, dropped at teardown.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+
+from movierecs.adapters.factory import make_interaction_store
+from movierecs.events import Event, EventType
+from movierecs.exceptions import StoreUnavailableError, UnsupportedUrlError
+from movierecs.ports import InteractionStore
+
+T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def _server_url() -> str | None:
+    url = os.environ.get("MOVIERECS_INTERACTIONS_URL", "")
+    return url if url.startswith("clickhouse://") else None
+
+
+@pytest.fixture(
+    params=[
+        "chdb",
+        pytest.param(
+            "clickhouse",
+            marks=pytest.mark.skipif(
+                _server_url() is None,
+                reason="MOVIERECS_INTERACTIONS_URL=clickhouse://... not set: start the local stack "
+                "(make stack-up; set -a; . .stack/env; set +a) — `make test` does both",
+            ),
+        ),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "chdb":
+        yield f"chdb://{tmp_path / 'interactions.chdb'}"
+        return
+    from clickhouse_driver import Client
+
+    base = _server_url()
+    assert base is not None
+    parts = urlsplit(base)
+    db = f"contract_{uuid.uuid4().hex[:12]}"
+    yield f"clickhouse://{parts.netloc}/{db}"
+    client = Client(host=parts.hostname, port=parts.port or 9000)
+    client.execute(f"DROP DATABASE IF EXISTS {db}")
+    client.disconnect()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[InteractionStore]:
+    s = make_interaction_store(store_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def _events(n: int, start: datetime = T0, users: int = 7) -> list[Event]:
+    out = []
+    for i in range(n):
+        kind = [EventType.like, EventType.rating, EventType.watch, EventType.dislike][i % 4]
+        out.append(
+            Event(
+                user_id=1 + i % users,
+                item_id=100 + i,
+                type=kind,
+                value=float(1 + i % 5) if kind is EventType.rating else None,
+                ts=start + timedelta(minutes=i),
+            )
+        )
+    return out
+
+
+def test_migrate_is_idempotent(store: InteractionStore) -> None:
+    store.migrate()
+    store.migrate()
+    assert store.count() == 0
+    frame = store.extract()
+    assert list(frame.columns) == ["event_id", "user_id", "item_id", "type", "value", "ts"]
+    assert len(frame) == 0
+
+
+def test_write_then_extract_round_trips(store: InteractionStore) -> None:
+    events = _events(40)
+    assert store.write(events) == 40
+    frame = store.extract().sort_values("item_id").reset_index(drop=True)
+    assert len(frame) == 40
+    assert str(frame["ts"].dtype) == "datetime64[ns]"  # naive UTC
+    assert frame["user_id"].dtype == "int64"
+    assert frame["item_id"].dtype == "int64"
+    for row, event in zip(frame.itertuples(index=False), events, strict=True):
+        assert row.event_id == str(event.event_id)
+        assert (row.user_id, row.item_id, row.type) == (event.user_id, event.item_id, event.type.value)
+        assert row.ts == pd.Timestamp(event.ts.replace(tzinfo=None))
+        if event.value is None:
+            assert math.isnan(row.value)  # no value (e.g. a like) reads back as NaN
+        else:
+            assert row.value == pytest.approx(event.value)
+
+
+def test_timestamps_are_stored_in_utc(store: InteractionStore) -> None:
+    plus2 = timezone(timedelta(hours=2))
+    event = Event(user_id=1, item_id=2, type=EventType.like, ts=datetime(2024, 5, 1, 14, 30, tzinfo=plus2))
+    store.write([event])
+    (ts,) = store.extract()["ts"]
+    assert ts == pd.Timestamp("2024-05-01 12:30:00")
+
+
+def test_duplicates_by_event_id_are_stored_once(store: InteractionStore) -> None:
+    events = _events(30)
+    store.write(events)
+    store.write(events[:10])  # a redelivered batch (at-least-once consumer)
+    store.write(events[5:15] + events[5:15])  # duplicates inside one batch too
+    assert store.count() == 30
+    frame = store.extract()
+    assert len(frame) == 30
+    assert frame["event_id"].is_unique
+    assert set(frame["event_id"]) == {str(e.event_id) for e in events}
+
+
+def test_extract_is_bounded_by_the_watermark(store: InteractionStore) -> None:
+    events = _events(20)  # one a minute from T0
+    store.write(events)
+    until = T0 + timedelta(minutes=9)
+    upto = store.extract(until=until)
+    assert len(upto) == 10  # ts <= until: the event exactly at the watermark is included
+    assert upto["ts"].max() == pd.Timestamp(until.replace(tzinfo=None))
+    window = store.extract(until=until, since=T0 + timedelta(minutes=4))
+    assert sorted(window["item_id"]) == [e.item_id for e in events[5:10]]  # since < ts <= until
+    naive_until = (T0 + timedelta(minutes=2)).replace(tzinfo=None)  # naive means UTC
+    assert len(store.extract(until=naive_until)) == 3
+    assert len(store.extract(since=T0 + timedelta(minutes=17))) == 2
+
+
+def test_count_and_empty_write(store: InteractionStore) -> None:
+    assert store.write([]) == 0
+    assert store.count() == 0
+    store.write(_events(5))
+    store.write(_events(3, start=T0 + timedelta(days=1)))
+    assert store.count() == 8
+
+
+def test_large_batch(store: InteractionStore) -> None:
+    events = _events(20_000, users=500)
+    assert store.write(events) == 20_000
+    assert store.count() == 20_000
+    frame = store.extract(until=T0 + timedelta(minutes=9_999))
+    assert len(frame) == 10_000
+
+
+def test_unknown_scheme_is_refused() -> None:
+    for url in ("mysql://localhost/x", "interactions.db", "duckdb:///tmp/x"):
+        with pytest.raises(UnsupportedUrlError):
+            make_interaction_store(url)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_raises_store_unavailable() -> None:
+    store = make_interaction_store(f"clickhouse://127.0.0.1:{_closed_port()}/movierecs")
+    with pytest.raises(StoreUnavailableError, match=r"unreachable"):
+        store.migrate()
+    with pytest.raises(StoreUnavailableError):
+        store.write(_events(1))
+    store.close()

@@ -1,0 +1,113 @@
+"""The local stack contract (DESIGN.md §3): after ``make stack-up`` (``scripts/stack.sh up``),
+``.stack/env`` names every service, each ``.stack/pids/<service>.pid`` is a live process and each
+server answers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = Path(os.environ.get("MOVIERECS_STACK_DIR", REPO / ".stack"))
+ENV_FILE = STACK / "env"
+REQUIRED = ("MOVIERECS_CATALOG_URL", "MOVIERECS_INTERACTIONS_URL", "MOVIERECS_EVENT_BUS_URL", "MLFLOW_TRACKING_URI")
+SERVERS = ("postgres", "clickhouse", "kafka", "mlflow")
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not ENV_FILE.is_file(), reason=f"{ENV_FILE} missing: run `make stack-up` first"),
+]
+
+
+@pytest.fixture(scope="module")
+def stack_env() -> dict[str, str]:
+    env = {}
+    for line in ENV_FILE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def test_env_names_every_service(stack_env: dict[str, str]) -> None:
+    for key in REQUIRED:
+        assert key in stack_env, f"{key} missing from {ENV_FILE}"
+    assert stack_env["MOVIERECS_CATALOG_URL"].startswith("postgresql://")
+    assert stack_env["MOVIERECS_INTERACTIONS_URL"].startswith("clickhouse://")
+    assert stack_env["MOVIERECS_EVENT_BUS_URL"].startswith("kafka://")
+    assert stack_env["MLFLOW_TRACKING_URI"].startswith("http://")
+    assert stack_env.get("MLFLOW_REGISTRY_URI") == stack_env["MLFLOW_TRACKING_URI"]
+    for key in REQUIRED:
+        assert urlsplit(stack_env[key]).hostname == "127.0.0.1", f"{key} must stay on loopback"
+
+
+@pytest.mark.parametrize("service", SERVERS)
+def test_pid_files_point_at_live_processes(service: str) -> None:
+    pid_file = STACK / "pids" / f"{service}.pid"
+    assert pid_file.is_file(), f"{pid_file} missing"
+    pid = int(pid_file.read_text().split()[0])
+    os.kill(pid, 0)  # raises if no such process
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    expected = {"postgres": "postgres", "clickhouse": "clickhouse", "kafka": "tansu", "mlflow": "mlflow"}[service]
+    assert expected in cmdline, f"pid {pid} of {service} runs {cmdline!r}"
+
+
+def test_postgres_answers(stack_env: dict[str, str]) -> None:
+    import asyncpg
+
+    async def go() -> str:
+        conn = await asyncpg.connect(stack_env["MOVIERECS_CATALOG_URL"], timeout=5)
+        try:
+            return str(await conn.fetchval("SELECT version()"))
+        finally:
+            await conn.close()
+
+    assert "PostgreSQL" in asyncio.run(go())
+
+
+def test_clickhouse_answers(stack_env: dict[str, str]) -> None:
+    from clickhouse_driver import Client
+
+    parts = urlsplit(stack_env["MOVIERECS_INTERACTIONS_URL"])
+    client = Client(host=parts.hostname, port=parts.port, connect_timeout=5)
+    try:
+        ((version,),) = client.execute("SELECT version()")
+    finally:
+        client.disconnect()
+    assert version
+
+
+def test_kafka_answers(stack_env: dict[str, str]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    bootstrap = stack_env["MOVIERECS_EVENT_BUS_URL"].removeprefix("kafka://")
+
+    async def go() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, request_timeout_ms=5000)
+        await producer.start()  # fetches cluster metadata: fails if the broker does not answer
+        try:
+            brokers = producer.client.cluster.brokers()
+            assert brokers, "broker returned no metadata"
+            assert all(b.host == "127.0.0.1" for b in brokers), "advertised listener must be 127.0.0.1"
+        finally:
+            await producer.stop()
+
+    asyncio.run(go())
+
+
+def test_mlflow_answers(stack_env: dict[str, str]) -> None:
+    uri = stack_env["MLFLOW_TRACKING_URI"]
+    with urllib.request.urlopen(f"{uri}/health", timeout=5) as resp:
+        assert resp.status == 200
+    req = urllib.request.Request(
+        f"{uri}/api/2.0/mlflow/experiments/search",
+        data=b'{"max_results": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
