@@ -238,6 +238,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         openapi_extra={"requestBody": _EVENTS_BODY},
         responses={
             413: {"description": "batch over 1000 events"},
+            422: {"description": "malformed JSON, an invalid event or an unknown item_id; nothing was accepted"},
             503: {"description": "event bus unavailable; retry after Retry-After seconds"},
         },
     )
