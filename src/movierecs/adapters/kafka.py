@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
@@ -30,6 +31,8 @@ from movierecs.exceptions import BusUnavailableError
 
 log = logging.getLogger(__name__)
 
+#: How often an idle tail checks that its partitions were not recreated under it.
+RESET_CHECK_S = 2.0
 #: Kafka error code of CreateTopics for "topic already exists".
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
@@ -213,6 +216,8 @@ class KafkaEventBus:
         skipping: set[TopicPartition] = set()  # partitions still skipping records older than since
         backoff = 0.5
         bad = 0
+        last_seen: dict[TopicPartition, int] = {}  # timestamp of the last record read, per partition
+        next_check = 0.0
         while not self._stopped.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
@@ -240,6 +245,7 @@ class KafkaEventBus:
                     for tp, records in batches.items():
                         for record in records:
                             positions[tp] = record.offset + 1
+                            last_seen[tp] = record.timestamp
                             if tp in skipping:
                                 if record.timestamp < since_ms:
                                     continue
@@ -257,8 +263,9 @@ class KafkaEventBus:
                                     )
                                 continue
                             yield event
-                    if not batches:
-                        self._detect_reset(consumer, tps, positions)
+                    if not batches and time.monotonic() >= next_check:  # idle: cheap sanity check
+                        next_check = time.monotonic() + RESET_CHECK_S
+                        await self._detect_reset(consumer, tps, positions, last_seen)
                     if not batches and len(tps) < self.partitions:
                         new_tps = await self._assign_all(consumer)  # partitions added meanwhile
                         added = [tp for tp in new_tps if tp not in positions]
@@ -295,23 +302,33 @@ class KafkaEventBus:
         return tps
 
     @staticmethod
-    def _detect_reset(
-        consumer: AIOKafkaConsumer, tps: list[TopicPartition], positions: dict[TopicPartition, int]
+    async def _detect_reset(
+        consumer: AIOKafkaConsumer,
+        tps: list[TopicPartition],
+        positions: dict[TopicPartition, int],
+        last_seen: dict[TopicPartition, int],
     ) -> None:
-        """A partition whose high watermark fell below our position was recreated (a broker with
-        memory storage restarted): everything in it is new, read it from the start."""
-        for tp in tps:
-            highwater = consumer.highwater(tp)
-            if highwater is not None and highwater < positions.get(tp, 0):
-                log.warning(
-                    "Kafka partition %s:%d restarted at offset %d (we were at %d); reading it from the start",
-                    tp.topic,
-                    tp.partition,
-                    highwater,
-                    positions[tp],
-                )
-                consumer.seek(tp, 0)
-                positions[tp] = 0
+        """Re-read a partition that was recreated (a broker with memory storage restarted, or the
+        topic was deleted and created again): its high watermark fell below our position, or the
+        last record we read (by timestamp) is no longer before our position."""
+        reset = [tp for tp in tps if (hw := consumer.highwater(tp)) is not None and hw < positions.get(tp, 0)]
+        probe = {tp: last_seen[tp] for tp in tps if tp in last_seen and tp not in reset}
+        if probe:
+            found = await consumer.offsets_for_times(probe)
+            for tp in probe:
+                hit = found.get(tp)
+                if hit is None or hit.timestamp < 0 or hit.offset >= positions.get(tp, 0):
+                    reset.append(tp)
+        for tp in reset:
+            log.warning(
+                "Kafka partition %s:%d was recreated (we were at offset %d); reading it from the start",
+                tp.topic,
+                tp.partition,
+                positions.get(tp, 0),
+            )
+            consumer.seek(tp, 0)
+            positions[tp] = 0
+            last_seen.pop(tp, None)
 
     @staticmethod
     async def _seek_since(
