@@ -39,6 +39,7 @@ def frame(rows: list[tuple[int, str, float | None]] = ROWS, user: int = 1) -> pd
 
 
 def weights(scheme: str, **kw: float) -> dict[int, float]:
+    kw.setdefault("negative_weight", -1.0)
     out = apply_weighting(frame(), Weighting(scheme=scheme, **kw))  # type: ignore[arg-type]
     return dict(zip(out[Columns.Item].tolist(), out[Columns.Weight].tolist(), strict=True))
 
@@ -68,8 +69,13 @@ def test_explicit_dislike_is_negative_in_every_scheme(scheme: str) -> None:
 def test_a_dislike_after_a_like_overrides_it() -> None:
     rows = frame([(5, "like", None), (5, "dislike", None)])
     for scheme in ("binary", "rating", "centered", "positive"):
-        out = apply_weighting(rows, Weighting(scheme=scheme))  # type: ignore[arg-type]
+        out = apply_weighting(rows, Weighting(scheme=scheme, negative_weight=-1.0))  # type: ignore[arg-type]
         assert out[Columns.Weight].tolist() == [-1.0], scheme
+
+
+def test_default_dislike_weight_carries_confidence() -> None:
+    # iALS reads |alpha * w| <= 1 as "unseen": the default must exceed it so a dislike pushes away
+    assert Weighting().negative_weight < -1.0
 
 
 def test_impressions_are_dropped_in_every_scheme() -> None:
@@ -102,7 +108,7 @@ def test_latest_interaction_wins_per_user_item() -> None:
             Columns.Datetime: pd.to_datetime([50, 10, 20, 30], unit="s"),
         }
     )
-    out = apply_weighting(rows, Weighting(scheme="rating"))
+    out = apply_weighting(rows, Weighting(scheme="rating", negative_weight=-1.0))
     keys = zip(out[Columns.User], out[Columns.Item], strict=True)
     got = dict(zip(keys, out[Columns.Weight], strict=True))
     assert got == {(1, 10): -1.0, (2, 10): 2.0, (1, 11): 4.0}

@@ -53,6 +53,21 @@ def ensure_dataset(
         return folder, False
     url = f"{base_url.rstrip('/')}/{spec.archive}"
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download(name, url, data_dir, progress, expected_md5, timeout), True
+    except httpx.HTTPError as exc:
+        raise DataError(
+            f"cannot download {name} from {base_url}: {exc}; check the network or MOVIERECS_DOWNLOAD_BASE_URL, "
+            f"or put an unpacked copy in {data_dir}"
+        ) from exc
+
+
+def _download(
+    name: str, url: str, data_dir: Path, progress: Progress | None, expected_md5: str | None, timeout: float
+) -> Path:
+    """Fetch, verify, unpack; returns the dataset folder."""
+    spec = spec_for(name)
+    folder = dataset_folder(name, data_dir)
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
         md5_expected = (expected_md5 or spec.md5 or published_md5(client, url)).lower()
         with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as tmp:
@@ -83,7 +98,7 @@ def ensure_dataset(
             shutil.move(str(source), folder)
     if not is_complete(name, data_dir):
         raise DataError(f"{spec.archive} lacks some of {', '.join(spec.files)}")
-    return folder, True
+    return folder
 
 
 def _unpack(archive: Path, dest: Path) -> None:

@@ -40,7 +40,9 @@ class Weighting(BaseModel):
 
     scheme: Literal["binary", "rating", "centered", "positive"] = "binary"
     threshold: float = Field(default=3.5, ge=0.0, le=5.0)
-    negative_weight: float = Field(default=-1.0, le=0.0, description="dislikes; centered: below-threshold ratings too")
+    # iALS reads |alpha * w| as confidence that the preference is 0; at |c| <= 1 that equals "unseen",
+    # so a dislike needs |w| > 1 to push the title (and titles like it) away.
+    negative_weight: float = Field(default=-4.0, le=0.0, description="dislikes; centered: below-threshold ratings too")
 
 
 def rating_equivalent(types: pd.Series, values: pd.Series) -> np.ndarray:
