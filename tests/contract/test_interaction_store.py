@@ -121,6 +121,18 @@ def test_timestamps_are_stored_in_utc(store: InteractionStore) -> None:
     assert ts == pd.Timestamp("2024-05-01 12:30:00")
 
 
+def test_early_and_late_timestamps(store: InteractionStore) -> None:
+    # MovieLens 100K is from 1997-98 (9-digit unix times); the Event bounds are 1970-01-02..2105-12-31.
+    times = [
+        datetime(1970, 1, 2, tzinfo=UTC),
+        datetime(1997, 9, 20, 3, 5, 10, tzinfo=UTC),
+        datetime(2105, 12, 31, tzinfo=UTC),
+    ]
+    store.write([Event(user_id=1, item_id=i + 1, type=EventType.watch, ts=ts) for i, ts in enumerate(times)])
+    got = sorted(store.extract()["ts"])
+    assert got == [pd.Timestamp(t.replace(tzinfo=None)) for t in times]
+
+
 def test_duplicates_by_event_id_are_stored_once(store: InteractionStore) -> None:
     events = _events(30)
     store.write(events)

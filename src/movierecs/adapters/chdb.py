@@ -51,14 +51,17 @@ def _tsv_text(value: str) -> str:
 
 
 def events_tsv(events: Sequence[Event], ingested_at: int) -> str:
-    """Rows in :data:`sql.INSERT_COLUMNS` order as TabSeparated text (``nan`` for a missing value)."""
+    """Rows in :data:`sql.INSERT_COLUMNS` order as TabSeparated text (``nan`` for a missing value).
+
+    Times are unix seconds padded to 10 digits: ClickHouse reads a DateTime as a unix timestamp only
+    when it has exactly 10 digits (a 1990s ts has 9), and never through the session time zone."""
     out = StringIO()
     write = out.write
     for e in events:
         value = "nan" if e.value is None or math.isnan(e.value) else repr(float(e.value))
         write(
             f"{e.event_id}\t{e.user_id}\t{e.item_id}\t{_tsv_text(e.type.value)}\t{value}\t"
-            f"{int(e.ts.timestamp())}\t{ingested_at}\n"
+            f"{int(e.ts.timestamp()):010d}\t{ingested_at:010d}\n"
         )
     return out.getvalue()
 
@@ -103,9 +106,12 @@ class ChdbInteractionStore:
         data = events_tsv(events, int(time.time()))
         with self._lock:
             conn = self._connection()
-            with conn.send_insert(sql.insert_prefix(self.database), "TabSeparated") as inserter:
-                inserter.append(data)
-                inserter.finish()
+            if hasattr(conn, "send_insert"):  # chDB >= 4: streaming insert, no SQL text parsing of the data
+                with conn.send_insert(sql.insert_prefix(self.database), "TabSeparated") as inserter:
+                    inserter.append(data)
+                    inserter.finish()
+            else:  # older chDB: the data travels in the query text
+                conn.query(f"{sql.insert_prefix(self.database)} FORMAT TabSeparated\n{data}")
         return len(events)
 
     def extract(self, until: datetime | None = None, since: datetime | None = None) -> pd.DataFrame:
