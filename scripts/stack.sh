@@ -157,14 +157,17 @@ start_clickhouse() {
   cp "$ROOT/scripts/stack/clickhouse-users.xml" "$dir/users.xml"
   check_port_free clickhouse "$CH_PORT"
   check_port_free clickhouse "$CH_HTTP_PORT"
-  rm -f "$PIDS/clickhouse.pid"
+  rm -f "$dir/clickhouse-server.pid"
   # 18.16 runs fine as root when its data folder belongs to root (it only refuses a mismatch between
-  # the effective user and the owner of the data). --daemon forks; the daemon writes its own pid file.
+  # the effective user and the owner of the data). --daemon forks; the daemon writes its own pid file
+  # (no trailing newline, deleted at exit), copied to ours.
   (cd "$dir" && clickhouse-server --config-file="$dir/config.xml" --daemon \
-     --pid-file="$PIDS/clickhouse.pid" >"$LOGS/clickhouse.log" 2>&1 8>&-) \
+     --pid-file="$dir/clickhouse-server.pid" >"$LOGS/clickhouse.log" 2>&1 8>&-) \
     || { tail -n 30 "$LOGS/clickhouse.log" >&2; die "clickhouse: clickhouse-server failed to start"; }
   local i
-  for i in $(seq 50); do [ -s "$PIDS/clickhouse.pid" ] && break; sleep 0.1; done
+  for i in $(seq 100); do [ -s "$dir/clickhouse-server.pid" ] && break; sleep 0.05; done
+  [ -s "$dir/clickhouse-server.pid" ] || { tail -n 30 "$LOGS/clickhouse.log" >&2; die "clickhouse: no pid file"; }
+  echo "$(tr -dc '0-9' <"$dir/clickhouse-server.pid")" >"$PIDS/clickhouse.pid"
 }
 
 spawn() { # service cmd...: start in its own session (so down can signal the whole group), record PID
@@ -279,20 +282,22 @@ signal_service() { # service: send its stop signal (postgres: INT = fast shutdow
 
 cmd_down() {
   local svc t0=$SECONDS running=() deadline pid
+  declare -A pids=()
   [ -d "$PIDS" ] || return 0
   for svc in prometheus mlflow kafka clickhouse postgres; do
-    if [ -e "$PIDS/$svc.pid" ] && alive "$svc"; then running+=("$svc"); signal_service "$svc"
+    if [ -e "$PIDS/$svc.pid" ] && alive "$svc"; then
+      running+=("$svc"); pids[$svc]=$(pid_of "$svc"); signal_service "$svc"
     else rm -f "$PIDS/$svc.pid"; fi
   done
   # Wait for all of them together, then KILL what ignored the signal.
   deadline=$((SECONDS + ${MOVIERECS_STACK_STOP_TIMEOUT:-15}))
   for svc in "${running[@]}"; do
-    pid=$(pid_of "$svc") || true
+    pid=${pids[$svc]}
     while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       log "$svc (pid $pid) did not stop in time; killing it"
       signal_service "$svc" KILL
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
     # Stragglers of a group (e.g. a worker that outlived its parent).
     case $svc in kafka | mlflow | prometheus) kill -KILL -- "-$pid" 2>/dev/null || true ;; esac

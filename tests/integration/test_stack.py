@@ -111,3 +111,26 @@ def test_mlflow_answers(stack_env: dict[str, str]) -> None:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
+
+
+def test_prometheus_answers_when_started(stack_env: dict[str, str]) -> None:
+    if not (STACK / "pids" / "prometheus.pid").is_file():
+        pytest.skip("prometheus is not part of this stack (MOVIERECS_STACK_SERVICES)")
+    url = stack_env["MOVIERECS_PROMETHEUS_URL"]
+    assert urlsplit(url).hostname == "127.0.0.1"
+    with urllib.request.urlopen(f"{url}/-/ready", timeout=5) as resp:
+        assert resp.status == 200
+
+
+def test_status_reports_every_service_up() -> None:
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "MOVIERECS_STACK_SERVICES"}
+    if not (STACK / "pids" / "prometheus.pid").is_file():
+        env["MOVIERECS_STACK_SERVICES"] = " ".join(SERVERS)
+    result = subprocess.run(
+        [str(REPO / "scripts" / "stack.sh"), "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for service in SERVERS:
+        assert f"{service}" in result.stdout
