@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     embedded_sink: bool = Field(
         default=True, description="memory:// bus: the API itself writes events to the interaction store"
     )
+    ab_challenger_percent: float = Field(
+        default=0.0, ge=0.0, le=100.0, description="share of viewers served by the challenger alias"
+    )
+    ab_challenger_alias: str = Field(default="challenger", description="registry alias of the A/B challenger")
+    ab_salt: str = Field(default="movierecs", description="salt of the stable user-id hash that picks the arm")
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API")
     download_base_url: str = "https://files.grouplens.org/datasets/movielens"
     num_threads: int = Field(default=1, ge=0, description="Threads for iALS fit; 0 = all cores")

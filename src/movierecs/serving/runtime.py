@@ -49,7 +49,14 @@ class Runtime:
 
         if bundle is None:
             bundle = await asyncio.to_thread(resolve_bundle, self.settings, None)
-        self._service = RecommendationService(bundle, self.metrics)
+        challenger = await asyncio.to_thread(self._load_challenger) if self._ab_enabled else None
+        self._service = RecommendationService(
+            bundle,
+            self.metrics,
+            challenger=challenger,
+            challenger_percent=self.settings.ab_challenger_percent,
+            ab_salt=self.settings.ab_salt,
+        )
         log.info("model loaded", extra={"model_version": bundle.version, "watermark": bundle.watermark})
         try:
             from movierecs.adapters.factory import make_catalog
@@ -161,10 +168,26 @@ class Runtime:
         self._profiles[user_id] = profile
 
     # ---- model ---------------------------------------------------------------------------------
+    @property
+    def _ab_enabled(self) -> bool:
+        return self.settings.ab_challenger_percent > 0
+
+    def _load_challenger(self) -> Bundle | None:
+        """The A/B challenger (``models:/<name>@<challenger alias>``); None, logged, if it can't load."""
+        from movierecs.wiring import resolve_bundle
+
+        uri = f"models:/{self.settings.model_name}@{self.settings.ab_challenger_alias}"
+        try:
+            return resolve_bundle(self.settings, uri)
+        except Exception:
+            log.exception("A/B challenger %s unavailable; every viewer gets the champion", uri)
+            return None
+
     async def reload(self, model: str | None) -> tuple[str, str]:
         from movierecs.wiring import resolve_bundle
 
-        return await self.service.reload(lambda: resolve_bundle(self.settings, model))
+        challenger = self._load_challenger if self._ab_enabled else None
+        return await self.service.reload(lambda: resolve_bundle(self.settings, model), challenger)
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"model": self._service is not None}

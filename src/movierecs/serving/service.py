@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from movierecs.columns import Columns
+from movierecs.domain.ab import CHALLENGER, CHAMPION, arm_for
 from movierecs.events import Event
 from movierecs.exceptions import UnknownItemError
 from movierecs.models.bundle import Bundle
@@ -55,15 +56,25 @@ def _watermark(bundle: Bundle) -> datetime | None:
 
 
 class RecommendationService:
-    def __init__(self, bundle: Bundle, metrics: ApiMetrics, catalog_items: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        metrics: ApiMetrics,
+        catalog_items: pd.DataFrame | None = None,
+        challenger: Bundle | None = None,
+        challenger_percent: float = 0.0,
+        ab_salt: str = "movierecs",
+    ) -> None:
         self.metrics = metrics
         self.online = OnlineState()
         self.live = self._make_live(bundle)
+        self.challenger = self._make_live(challenger) if challenger is not None else None
+        self.challenger_percent, self.ab_salt = challenger_percent, ab_salt
         self.items: dict[int, ItemInfo] = {}
         self.profiles: dict[int, dict[str, Any]] = {}
         self.strategy_counts: Counter[str] = Counter()
-        self._vectors: dict[int, np.ndarray] = {}
-        self._served: OrderedDict[int, dict[int, tuple[str, datetime]]] = OrderedDict()
+        self._vectors: dict[tuple[str, int], np.ndarray] = {}
+        self._served: OrderedDict[int, dict[int, tuple[str, str, datetime]]] = OrderedDict()
         self._reload_lock = asyncio.Lock()
         self.set_catalog(catalog_items)
         metrics.set_model(self.live.version, bundle.meta)
@@ -73,18 +84,37 @@ class RecommendationService:
     def _make_live(bundle: Bundle) -> Live:
         return Live(bundle, bundle.version, _watermark(bundle))
 
-    async def reload(self, loader: Callable[[], Bundle]) -> tuple[str, str]:
-        """Load a bundle off the event loop, validate it (the loader raises), then swap."""
+    async def reload(
+        self, loader: Callable[[], Bundle], challenger_loader: Callable[[], Bundle | None] | None = None
+    ) -> tuple[str, str]:
+        """Load bundles off the event loop, validate them (the loaders raise), then swap."""
         async with self._reload_lock:
             bundle = await asyncio.to_thread(loader)
+            challenger = await asyncio.to_thread(challenger_loader) if challenger_loader else None
             previous = self.live.version
             self.live = self._make_live(bundle)
+            if challenger is not None:
+                self.challenger = self._make_live(challenger)
             self._vectors = {}
-            if self.live.watermark is not None:
-                self.online.forget_before(self.live.watermark)
+            watermark = self.watermark
+            if watermark is not None:
+                self.online.forget_before(watermark)
             self._merge_bundle_items(bundle)
             self.metrics.set_model(self.live.version, bundle.meta)
             return self.live.version, previous
+
+    @property
+    def watermark(self) -> datetime | None:
+        """Events after the oldest served model's watermark are kept for fold-in."""
+        marks = [live.watermark for live in (self.live, self.challenger) if live is not None]
+        return None if any(m is None for m in marks) else min(m for m in marks if m is not None)
+
+    def live_for(self, user_id: int) -> tuple[Live, str]:
+        """The model serving this viewer and its A/B arm (stable per viewer)."""
+        if self.challenger is None:
+            return self.live, CHAMPION
+        arm = arm_for(user_id, self.challenger_percent, self.ab_salt)
+        return (self.challenger, arm) if arm == CHALLENGER else (self.live, arm)
 
     # ---- catalog -------------------------------------------------------------------------------
     def set_catalog(self, items: pd.DataFrame | None) -> None:
@@ -124,7 +154,7 @@ class RecommendationService:
     def recommend(
         self, user_id: int, k: int, genres: Sequence[str], exclude_seen: bool, profile: dict[str, Any] | None
     ) -> tuple[Live, Any]:
-        live = self.live
+        live, arm = self.live_for(user_id)
         model = live.bundle.model
         allowed = model.genre_mask(genres) if genres else None
         online = None
@@ -134,21 +164,21 @@ class RecommendationService:
             idx = model.items.to_internal(ext_items)
             known = idx >= 0
             online = (idx[known], weights[known])
-            vector = self._vectors.get(user_id)
+            vector = self._vectors.get((arm, user_id))
             if vector is None and len(online[0]):
                 start = time.perf_counter()
                 vector = model.fold_in_vector(user_id, online)
                 self.metrics.foldin_seconds.observe(time.perf_counter() - start)
-                self._vectors[user_id] = vector
+                self._vectors[(arm, user_id)] = vector
         served = model.serve(user_id, k, exclude_seen, allowed, profile, online, vector)
         self.strategy_counts[served.strategy] += 1
         self.metrics.recommendations.labels(served.strategy, live.version).inc()
-        self._remember_served(user_id, model.items.to_external(served.items), live.version)
+        self._remember_served(user_id, model.items.to_external(served.items), live.version, arm)
         return live, served
 
     def needs_profile(self, user_id: int) -> bool:
         """True when the viewer would get popularity (so demographics matter)."""
-        model = self.live.bundle.model
+        model = self.live_for(user_id)[0].bundle.model
         idx = model.users.index_of(user_id)
         return not (idx >= 0 and model.ials.has_user_vector[idx]) and not self.online.has(user_id)
 
@@ -160,24 +190,25 @@ class RecommendationService:
     # ---- events --------------------------------------------------------------------------------
     def apply_event(self, event: Event) -> None:
         """Fold a viewer's event into their online history (idempotent on event_id)."""
-        if self.online.apply(event, self.live.watermark):
-            self._vectors.pop(event.user_id, None)
+        if self.online.apply(event, self.watermark):
+            self._vectors.pop((CHAMPION, event.user_id), None)
+            self._vectors.pop((CHALLENGER, event.user_id), None)
             self.metrics.online_users.set(len(self.online))
             self._count_click(event)
 
-    def _remember_served(self, user_id: int, item_ids: np.ndarray, version: str) -> None:
+    def _remember_served(self, user_id: int, item_ids: np.ndarray, version: str, arm: str) -> None:
         now = datetime.now(UTC)
         shown = self._served.setdefault(user_id, {})
         for item in item_ids.tolist():
-            shown[item] = (version, now)
+            shown[item] = (version, arm, now)
         self._served.move_to_end(user_id)
         if len(self._served) > 100_000:
             self._served.popitem(last=False)
-        self.metrics.impressions.labels(version, "default").inc(len(item_ids))
+        self.metrics.impressions.labels(version, arm).inc(len(item_ids))
 
     def _count_click(self, event: Event) -> None:
         if event.type.value not in CLICK_TYPES:
             return
         shown = self._served.get(event.user_id, {}).pop(event.item_id, None)
-        if shown and event.ts - shown[1] <= CLICK_WINDOW:
-            self.metrics.clicks.labels(shown[0], "default").inc()
+        if shown and event.ts - shown[2] <= CLICK_WINDOW:
+            self.metrics.clicks.labels(shown[0], shown[1]).inc()
