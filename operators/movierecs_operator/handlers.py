@@ -39,8 +39,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     @kopf.on.startup(registry=registry)
     def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
         runtime.settings = settings
-        # Handler log lines stay logs; Events are posted explicitly, on condition transitions only.
-        settings.posting.level = logging.WARNING
+        # Handler log lines stay logs (kopf would post every retry's failure as an Event during an
+        # outage); Events are posted explicitly with kopf.event(), on condition transitions only.
+        settings.posting.level = logging.CRITICAL
         # kopf retries with backoff, so one registry request must fail fast, not retry for minutes.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(config.registry_timeout_seconds)))
@@ -129,6 +130,13 @@ async def _reconcile(
         ops = logic.build_deployment_patch(deployment, version)
         await kube.patch_deployment(namespace, spec.target_deployment, ops, settings=settings, logger=logger)
         metrics.ROLLOUTS.inc()
+        was = f" (was {decision.deployed_version})" if decision.deployed_version else ""
+        kopf.event(
+            body,
+            type="Normal",
+            reason="RolledOut",
+            message=f"deployment/{spec.target_deployment} patched to {spec.model_name} v{version}{was}",
+        )
         logger.info(
             f"rolled deployment/{spec.target_deployment} to {spec.model_name} v{version} "
             f"(was {decision.deployed_version or 'unpinned'})"
@@ -155,13 +163,14 @@ def _write_status(
     generation: int | None = None,
 ) -> None:
     """Stage the status changes in kopf's patch (applied after the handler, even when it raises)
-    and post one Event per condition that changed."""
+    and post an Event when readiness changes."""
     current = dict(status)
     new = logic.build_status(current, conditions, _now(), version=version, rolled_out=rolled_out, generation=generation)
     for key, value in logic.status_changes(current, new).items():
         patch.status[key] = value
+    # One Event per change of readiness (its reason names the cause); rollouts post their own.
     for condition in logic.transitions(current, new):
-        if condition["type"] == logic.REGISTRY_REACHABLE and condition["status"] == "True" and not current:
-            continue  # nothing worth an Event on the first sight of a healthy registry
-        post = kopf.info if condition["status"] == "True" else kopf.warn
-        post(body, reason=condition["reason"], message=f"{condition['type']}: {condition['message']}")
+        if condition["type"] != logic.READY:
+            continue
+        kind = "Normal" if condition["status"] == "True" else "Warning"
+        kopf.event(body, type=kind, reason=condition["reason"], message=condition["message"])

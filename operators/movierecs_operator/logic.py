@@ -246,18 +246,23 @@ def transitions(current: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
 
 
 def conditions_for_rollout(decision: Decision, target: str) -> list[Condition]:
-    """Conditions after a successful reconcile (rollout, record or nothing to do)."""
+    """Conditions after a successful reconcile (rollout, record or nothing to do).
+
+    ``RolledOut`` describes the last rollout, so only a rollout (or the first record of a template
+    someone already pinned) rewrites it; a quiet poll leaves it, and its transition time, alone.
+    """
     version = decision.version
-    if decision.action is Action.ROLLOUT:
-        was = f" (was {decision.deployed_version})" if decision.deployed_version else ""
-        rolled = Condition(ROLLED_OUT, True, "RolledOut", f"deployment/{target} patched to version {version}{was}")
-    else:
-        rolled = Condition(ROLLED_OUT, True, "UpToDate", f"deployment/{target} runs version {version}")
-    return [
+    updates = [
         Condition(READY, True, "UpToDate", f"deployment/{target} follows version {version}"),
-        rolled,
         Condition(REGISTRY_REACHABLE, True, "Reachable", "registry answered"),
     ]
+    if decision.action is Action.ROLLOUT:
+        was = f" (was {decision.deployed_version})" if decision.deployed_version else ""
+        message = f"deployment/{target} patched to version {version}{was}"
+        updates.append(Condition(ROLLED_OUT, True, "RolledOut", message))
+    elif decision.action is Action.RECORD:
+        updates.append(Condition(ROLLED_OUT, True, "AlreadyRolledOut", f"deployment/{target} runs version {version}"))
+    return updates
 
 
 def conditions_for_error(reason: str, message: str, *, registry_reachable: bool | None) -> list[Condition]:

@@ -213,6 +213,22 @@ def test_registry_outage_keeps_version_and_rollout_time() -> None:
     assert [c["type"] for c in transitions(healthy, down)] == ["Ready", "RegistryReachable"]
 
 
+def test_quiet_poll_keeps_the_last_rollout_condition() -> None:
+    rolled = build_status({}, conditions_for_rollout(decide("3", deployment("2"), {}), "api"), T0, version="3",
+                          rolled_out=True)  # fmt: skip
+    pinned = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    quiet = build_status(rolled, conditions_for_rollout(decide("3", pinned, rolled), "api"), T1, version="3")
+    assert status_changes(rolled, quiet) == {}
+    assert {c["type"]: c["reason"] for c in quiet["conditions"]}["RolledOut"] == "RolledOut"
+
+
+def test_record_marks_an_already_pinned_template() -> None:
+    pinned = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    status = build_status({}, conditions_for_rollout(decide("3", pinned, {}), "api"), T0, version="3")
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["RolledOut"] == "AlreadyRolledOut"
+    assert "lastRolloutTime" not in status
+
+
 def test_status_changes_is_empty_at_rest() -> None:
     conditions = conditions_for_rollout(decide("3", deployment("3", env=[]), {}), "api")
     status = build_status({}, conditions, T0, version="3")
