@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     num_threads: int = Field(default=1, ge=0, description="Threads for iALS fit; 0 = all cores")
     log_level: str = "INFO"
     log_json: bool = True
+    access_log: bool = Field(default=True, description="one JSON line per API request (not probes/metrics)")
 
     def resolved_home(self) -> Path:
         return self.home.expanduser()

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter, ValidationError
 
-from movierecs import __version__
+from movierecs import __version__, logs
 from movierecs.events import Event, EventType
 from movierecs.exceptions import (
     BundleValidationError,
@@ -29,6 +29,7 @@ from movierecs.exceptions import (
 from movierecs.models.bundle import Bundle
 from movierecs.serving.deps import RuntimeDep, ServiceDep, require_admin
 from movierecs.serving.metrics import ApiMetrics
+from movierecs.serving.middleware import RequestContextMiddleware
 from movierecs.serving.runtime import Runtime
 from movierecs.serving.schemas import (
     EventIn,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     from prometheus_fastapi_instrumentator import Instrumentator
 
     Instrumentator(
@@ -140,6 +142,8 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         wanted = [g.strip() for g in genres.split(",") if g.strip()] if genres else []
         profile = await runtime.profile(user_id) if service.needs_profile(user_id) else None
         live, served = service.recommend(user_id, k, wanted, exclude_seen, profile)
+        logs.user_id.set(user_id)
+        logs.model_version.set(live.version)
         items = live.bundle.model.items.to_external(served.items).tolist()
         info = service.items
         return _json(
