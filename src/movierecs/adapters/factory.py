@@ -2,6 +2,7 @@
 
 - interactions: ``chdb:///dir`` (embedded) | ``clickhouse://host:port/db`` (server)
 - catalog: ``sqlite:///path`` (embedded) | ``postgresql://user@host:port/db`` (server)
+- event bus: ``memory://`` (embedded) | ``kafka://host:port`` (server)
 
 Backend modules are imported lazily, so the embedded mode never imports a server driver.
 """
@@ -9,7 +10,8 @@ Backend modules are imported lazily, so the embedded mode never imports a server
 from __future__ import annotations
 
 from movierecs.exceptions import UnsupportedUrlError
-from movierecs.ports import Catalog, InteractionStore
+from movierecs.ports import Catalog, EventBus, InteractionStore
+from movierecs.settings import Settings
 
 
 def _scheme(url: str) -> str:
@@ -50,4 +52,21 @@ def make_catalog(url: str) -> Catalog:
     )
 
 
-# make_event_bus(url) joins here (event bus adapters: memory://, kafka://).
+def make_event_bus(settings: Settings) -> EventBus:
+    """An :class:`~movierecs.ports.EventBus` for ``memory://`` or ``kafka://host:port[,host:port]``."""
+    url = settings.event_bus_url
+    scheme = _scheme(url)
+    if scheme == "memory":
+        from movierecs.adapters.memory import MemoryEventBus
+
+        return MemoryEventBus()
+    if scheme == "kafka":
+        from movierecs.adapters.kafka import KafkaEventBus
+
+        return KafkaEventBus(
+            url.removeprefix("kafka://"),
+            settings.kafka_topic,
+            settings.kafka_partitions,
+            dlq_topic=settings.kafka_dlq_topic,
+        )
+    raise UnsupportedUrlError(f"unsupported event bus URL {url!r}: use memory:// or kafka://host:port")

@@ -44,7 +44,7 @@ class Runtime:
         return self._service
 
     async def start(self, bundle: Bundle | None = None) -> None:
-        from movierecs.adapters.buses import make_event_bus
+        from movierecs.adapters.factory import make_event_bus
         from movierecs.wiring import resolve_bundle
 
         if bundle is None:
