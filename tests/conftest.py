@@ -23,8 +23,31 @@ def ml100k_dir() -> Path:
     return path
 
 
-@pytest.fixture()
+STACK_VARIABLES = (
+    "MOVIERECS_EVENT_BUS_URL",
+    "MOVIERECS_INTERACTIONS_URL",
+    "MOVIERECS_CATALOG_URL",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+)
+
+
+def embedded_env(home: Path) -> dict[str, str]:
+    """The process environment for an embedded-mode subprocess: no local-stack server URLs."""
+    env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
+    env["MOVIERECS_HOME"] = str(home)
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
+
+
+@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty MOVIERECS_HOME; registry, catalog and stores default into it."""
+    """An empty MOVIERECS_HOME in embedded mode: registry, catalog and stores default into it.
+
+    `make test` exports the local stack's URLs (.stack/env) to the whole suite; tests that ask for
+    ``home`` must not talk to those servers, so their variables are removed here.
+    """
+    for name in STACK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MOVIERECS_HOME", str(tmp_path / "home"))
     return tmp_path / "home"

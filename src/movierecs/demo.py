@@ -99,7 +99,9 @@ def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port
     if not settings.admin_token:
         import secrets
 
-        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(16)})
+        from pydantic import SecretStr
+
+        settings = settings.model_copy(update={"admin_token": SecretStr(secrets.token_urlsafe(16))})
     prepare(settings, console)
     api_url = f"http://{host}:{port}"
     ui: subprocess.Popen[bytes] | None = None

@@ -7,6 +7,7 @@ source is that folder, so ``models:/movierecs@champion`` downloads exactly the b
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -152,6 +153,8 @@ class MlflowRegistry:
             source = self.client.get_model_version_download_uri(name, mv.version)
         else:
             source = uri
+        # MLflow draws a tqdm bar per download on stderr: it garbles JSON logs and the demo summary
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         target = dest or Path(tempfile.mkdtemp(prefix="movierecs-model-"))
         target.mkdir(parents=True, exist_ok=True)
         try:
