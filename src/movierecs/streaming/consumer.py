@@ -110,7 +110,8 @@ class Consumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._carry: list[ConsumerRecord[Any, Any]] = []  # fetched while paused; next batch's head
-        self._positions: dict[TopicPartition, int] = {}
+        self._positions: dict[TopicPartition, int] = {}  # next offset to fetch
+        self._ends: dict[TopicPartition, int] = {}  # end offsets asked for while paused
         self._stop_at: float | None = None
         self._in_retry = False
         self.state = "starting"
@@ -170,7 +171,7 @@ class Consumer:
         with every partition paused so the group keeps this member and nothing more is fetched."""
         assert self._consumer is not None
         paused: set[TopicPartition] = set()
-        waited = 0.0
+        waited, next_lag_check = 0.0, 1.0
         try:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=0.1)
@@ -188,6 +189,12 @@ class Consumer:
                 for tp, batch in fetched.items():  # only from partitions assigned in between
                     self._carry.extend(batch)
                     self._positions[tp] = batch[-1].offset + 1
+                if waited >= next_lag_check:  # paused partitions are not fetched: ask for the ends
+                    next_lag_check = waited + 2.0
+                    with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                        ends = await asyncio.wait_for(self._consumer.end_offsets(list(paused)), timeout=5)
+                        self._ends.update(ends)
+                        self._update_lag()
         finally:
             if paused:
                 self._consumer.resume(*(set(self._consumer.assignment()) & paused))
@@ -208,8 +215,8 @@ class Consumer:
                     client_id="movierecs-consumer",
                     max_partition_fetch_bytes=4 * 1024 * 1024,
                     fetch_max_wait_ms=200,
-                    session_timeout_ms=10_000,
-                    heartbeat_interval_ms=2_000,
+                    session_timeout_ms=6_000,  # Kafka's minimum: a crashed member is replaced fast
+                    heartbeat_interval_ms=1_500,
                     metadata_max_age_ms=30_000,
                 )
                 producer = AIOKafkaProducer(**producer_config(self.bootstrap, request_timeout_s=10.0))
@@ -370,7 +377,7 @@ class Consumer:
         if self._consumer is None:
             return
         assigned = self._consumer.assignment()
-        highwaters = {tp.partition: self._consumer.highwater(tp) for tp in assigned}
+        highwaters = {tp.partition: max(self._consumer.highwater(tp) or 0, self._ends.get(tp, 0)) for tp in assigned}
         positions = {tp.partition: self._positions[tp] for tp in assigned if tp in self._positions}
         for partition, behind in lag(highwaters, positions).items():
             self.metrics.lag.labels(str(partition)).set(behind)
