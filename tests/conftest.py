@@ -32,14 +32,6 @@ STACK_VARIABLES = (
 )
 
 
-def embedded_env(home: Path) -> dict[str, str]:
-    """The process environment for an embedded-mode subprocess: no local-stack server URLs."""
-    env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
-    env["MOVIERECS_HOME"] = str(home)
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    return env
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty MOVIERECS_HOME in embedded mode: registry, catalog and stores default into it.
