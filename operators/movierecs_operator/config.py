@@ -19,4 +19,8 @@ class OperatorConfig(BaseSettings):
     default_poll_seconds: float = Field(default=60.0, gt=0, description="When spec.pollSeconds is absent")
     registry_timeout_seconds: float = Field(default=10.0, gt=0, description="MLflow HTTP request timeout")
     backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay after a failure")
+    scan_cluster: bool = Field(
+        default=False,
+        description="Watch namespaces and CRDs cluster-wide (needs a ClusterRole); off: discover once",
+    )
     max_backoff_seconds: float = Field(default=300.0, gt=0, description="Cap of the exponential backoff")

@@ -32,6 +32,18 @@ class _Runtime:
         self.metrics_server: Any = None
 
 
+def build_settings(config: OperatorConfig) -> kopf.OperatorSettings:
+    """kopf's settings for this operator (pass them to kopf.run/kopf.operator)."""
+    settings = kopf.OperatorSettings()
+    # Handler log lines stay logs (kopf would post every retry's failure as an Event during an
+    # outage); Events are posted explicitly with kopf.event(), on readiness changes and rollouts.
+    settings.posting.level = logging.CRITICAL
+    # Without cluster scanning kopf needs no cluster-wide list/watch of namespaces and CRDs, so a
+    # namespace-scoped Role is enough; the CRD is discovered once at startup (Helm installs it first).
+    settings.scanning.disabled = not config.scan_cluster
+    return settings
+
+
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     """Register the operator's handlers into ``registry`` (kopf.run/operator(registry=...))."""
     runtime = _Runtime()
@@ -39,9 +51,6 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     @kopf.on.startup(registry=registry)
     def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
         runtime.settings = settings
-        # Handler log lines stay logs (kopf would post every retry's failure as an Event during an
-        # outage); Events are posted explicitly with kopf.event(), on condition transitions only.
-        settings.posting.level = logging.CRITICAL
         # kopf retries with backoff, so one registry request must fail fast, not retry for minutes.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(config.registry_timeout_seconds)))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import kopf
 
 from movierecs_operator.config import OperatorConfig
-from movierecs_operator.handlers import register
+from movierecs_operator.handlers import build_settings, register
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     register(registry, config)
     kopf.run(
         registry=registry,
+        settings=build_settings(config),
         standalone=args.standalone,
         clusterwide=args.all_namespaces,
         namespaces=args.namespace,

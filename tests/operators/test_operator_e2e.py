@@ -21,7 +21,7 @@ import kopf
 import pytest
 from movierecs_operator import ANNOTATION, ENV_VAR
 from movierecs_operator.config import OperatorConfig
-from movierecs_operator.handlers import register
+from movierecs_operator.handlers import build_settings, register
 
 pytestmark = pytest.mark.slow
 
@@ -143,8 +143,12 @@ def api_deployment(name: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def running_operator(kmock: Any, metrics_port: int) -> AsyncIterator[None]:
-    """kopf.operator() as a task in this loop (it must share it with kmock's server), stopped by flag."""
+async def running_operator(kmock: Any, metrics_port: int, *, clusterwide: bool) -> AsyncIterator[None]:
+    """kopf.operator() as a task in this loop (it must share it with kmock's server), stopped by flag.
+
+    ``clusterwide=False``: the chart's mode, one namespace and no cluster scanning (a Role suffices).
+    ``clusterwide=True``: ``-A`` with scanning on, so kopf also watches CRDs. (Namespaced mode with
+    scanning would list namespaces, which kmock 0.8 cannot parse: GET /api/v1/namespaces -> 500.)"""
     registry = kopf.OperatorRegistry()
     server = str(kmock.url).rstrip("/")
 
@@ -152,14 +156,27 @@ async def running_operator(kmock: Any, metrics_port: int) -> AsyncIterator[None]
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(server=server, insecure=True, default_namespace=NS)
 
-    config = OperatorConfig(metrics_port=metrics_port, metrics_host="127.0.0.1", tick_seconds=0.3, backoff_seconds=0.5)
+    config = OperatorConfig(
+        metrics_port=metrics_port,
+        metrics_host="127.0.0.1",
+        tick_seconds=0.3,
+        backoff_seconds=0.5,
+        scan_cluster=clusterwide,
+    )
     register(registry, config)
-    settings = kopf.OperatorSettings()
+    settings = build_settings(config)
     settings.process.ultimate_exiting_timeout = None  # never SIGKILL the test process
     settings.watching.reconnect_backoff = 0.2
     stop = asyncio.Event()
     task = asyncio.create_task(
-        kopf.operator(registry=registry, settings=settings, standalone=True, clusterwide=True, stop_flag=stop)
+        kopf.operator(
+            registry=registry,
+            settings=settings,
+            standalone=True,
+            clusterwide=clusterwide,
+            namespaces=[] if clusterwide else [NS],
+            stop_flag=stop,
+        )
     )
     try:
         yield
@@ -186,6 +203,10 @@ def deployment_patches(kmock: Any, name: str) -> list[Any]:
         for r in list(kmock)
         if str(r.method).upper().endswith("PATCH") and r.url.path.endswith(f"/deployments/{name}")
     ]
+
+
+def crd_watches(kmock: Any) -> list[Any]:
+    return [r for r in list(kmock) if r.url.path.endswith("/customresourcedefinitions") and r.params.get("watch")]
 
 
 def events(kmock: Any, reason: str) -> list[Any]:
@@ -235,7 +256,7 @@ async def test_promotion_rolls_the_deployment_once_and_records_status(kmock: Any
     kmock.objects[DEPLOYMENTS, NS, "recs-api"] = api_deployment("recs-api")
     metrics_port = free_port()
 
-    async with running_operator(kmock, metrics_port):
+    async with running_operator(kmock, metrics_port, clusterwide=False):
         # Alias champion -> v1: the pod template gets pinned to v1, exactly once.
         await eventually(lambda: template(kmock, "recs-api")["metadata"]["annotations"][ANNOTATION] == "1",
                          what="deployment pinned to v1")  # fmt: skip
@@ -268,6 +289,7 @@ async def test_promotion_rolls_the_deployment_once_and_records_status(kmock: Any
         assert sample(text, "movierecs_operator_rollouts_total") >= 2
         assert sample(text, "movierecs_operator_reconcile_seconds_count") >= 3
 
+    assert crd_watches(kmock) == []  # the chart's mode needs no cluster-wide permissions
     await asyncio.to_thread(set_alias, mlflow_uri, "1")  # leave the module's registry as found
 
 
@@ -280,7 +302,7 @@ async def test_registry_down_and_invalid_spec_set_conditions_and_never_patch(kmo
     kmock.objects[DEPLOYMENTS, NS, "broken-api"] = api_deployment("broken-api")
     metrics_port = free_port()
 
-    async with running_operator(kmock, metrics_port):
+    async with running_operator(kmock, metrics_port, clusterwide=True):
         reachable = await eventually(lambda: condition(kmock, "down", "RegistryReachable"), what="condition")
         assert reachable["status"] == "False"
         assert reachable["reason"] == "RegistryUnreachable"
@@ -299,6 +321,7 @@ async def test_registry_down_and_invalid_spec_set_conditions_and_never_patch(kmo
         assert 'movierecs_operator_failures_total{reason="InvalidSpec"}' in text
 
     assert len(events(kmock, "RegistryUnreachable")) == 1  # on the transition, not on every retry
+    assert crd_watches(kmock)  # -A with scanning: kopf follows CRDs appearing/disappearing
     assert deployment_patches(kmock, "down-api") == []
     assert deployment_patches(kmock, "broken-api") == []
     assert "currentVersion" not in status(kmock, "down")
