@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: How often an idle tail checks that its partitions were not recreated under it.
 RESET_CHECK_S = 2.0
+#: After a failed connection attempt, publishes fail at once for this long (no retry storm).
+CONNECT_COOLDOWN_S = 1.0
 #: Kafka error code of CreateTopics for "topic already exists".
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
@@ -137,6 +139,7 @@ class KafkaEventBus:
         self.linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._topics_ready = False
+        self._failed_at = -1e9  # monotonic time of the last failed connection attempt
         self._lock = asyncio.Lock()
         self._stopped = asyncio.Event()
 
@@ -164,32 +167,49 @@ class KafkaEventBus:
         async with self._lock:
             if self._producer is not None and self._topics_ready:
                 return self._producer
-            if not self._topics_ready:
-                await ensure_topics(
-                    self.bootstrap, [self.topic, self.dlq_topic], self.partitions, timeout_s=self.request_timeout_s
+            since_failure = time.monotonic() - self._failed_at
+            if since_failure < CONNECT_COOLDOWN_S:  # a burst of requests while Kafka is down fails fast
+                raise BusUnavailableError(
+                    f"Kafka at {self.bootstrap} was unreachable {since_failure:.1f}s ago; retry shortly"
                 )
-                self._topics_ready = True
-            if self._producer is None:
-                producer = AIOKafkaProducer(**producer_config(self.bootstrap, self.request_timeout_s, self.linger_ms))
-                try:
-                    await asyncio.wait_for(producer.start(), timeout=self.request_timeout_s)
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-                    raise BusUnavailableError(f"cannot connect a Kafka producer to {self.bootstrap}: {exc}") from exc
-                self._producer = producer
+            try:
+                if not self._topics_ready:
+                    await ensure_topics(
+                        self.bootstrap, [self.topic, self.dlq_topic], self.partitions, timeout_s=self.request_timeout_s
+                    )
+                    self._topics_ready = True
+                if self._producer is None:
+                    producer = AIOKafkaProducer(
+                        **producer_config(self.bootstrap, self.request_timeout_s, self.linger_ms)
+                    )
+                    try:
+                        await asyncio.wait_for(producer.start(), timeout=self.request_timeout_s)
+                    except BaseException as exc:
+                        with contextlib.suppress(Exception):
+                            await producer.stop()
+                        if isinstance(exc, KafkaError | OSError | TimeoutError):
+                            raise BusUnavailableError(
+                                f"cannot connect a Kafka producer to {self.bootstrap}: {exc}"
+                            ) from exc
+                        raise
+                    self._producer = producer
+            except BusUnavailableError:
+                self._failed_at = time.monotonic()
+                raise
             return self._producer
 
     # ---- publish -------------------------------------------------------------------------------
     async def publish(self, events: Sequence[Event]) -> None:
-        """Return once Kafka acknowledged every event (acks=all), else raise BusUnavailableError."""
+        """Return once Kafka acknowledged every event (acks=all), else raise BusUnavailableError.
+
+        Never takes much longer than ``request_timeout_s`` (connecting included)."""
         if not events:
             return
         if self._stopped.is_set():
             raise BusUnavailableError("the Kafka event bus is stopped")
-        producer = await self._ensure_producer()
         try:
             async with asyncio.timeout(self.request_timeout_s + 1.0):
+                producer = await self._ensure_producer()
                 futures = [await producer.send(self.topic, value=e.to_json(), key=e.kafka_key()) for e in events]
                 await asyncio.gather(*futures)
         except (KafkaError, OSError, TimeoutError) as exc:
