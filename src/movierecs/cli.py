@@ -101,6 +101,9 @@ def train(
     regularization: Annotated[float | None, typer.Option(help="iALS regularization")] = None,
     alpha: Annotated[float | None, typer.Option(help="iALS alpha (confidence scale)")] = None,
     promote_after: Annotated[bool, typer.Option("--promote", help="run the quality gate and promote")] = False,
+    auto_tune: Annotated[
+        bool, typer.Option(help="pick iALS regularization x alpha on a validation split (<= 2M interactions)")
+    ] = True,
 ) -> None:
     """Fit the hybrid model, evaluate it next to popularity, log to MLflow, register a version."""
     from movierecs.training.commands import train_command
@@ -118,6 +121,7 @@ def train(
         weighting=weighting,
         overrides={"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha},
         promote=promote_after,
+        auto_tune=auto_tune,
     )
 
 

@@ -164,3 +164,30 @@ def test_train_and_recommend_from_a_generic_csv(cli: Cli, tmp_path: Path, ml100k
     assert frame.groupby(Columns.User).size().to_dict() == {1: 10, UNKNOWN: 10}
     counts = part.groupby(Columns.Item).size()
     assert frame[frame[Columns.User] == UNKNOWN][Columns.Item].iloc[0] in counts[counts == counts.max()].index
+
+
+def test_auto_tune_reports_its_pick_and_can_be_turned_off(ml100k_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from movierecs.cli import app
+    from movierecs.training.tune import AUTO_ALPHA, AUTO_REGULARIZATION
+
+    monkeypatch.setenv("MOVIERECS_DATA_DIR", str(ml100k_dir))
+    monkeypatch.setenv("MOVIERECS_HOME", str(tmp_path / "home"))
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    tuned = runner.invoke(app, ["train", "--dataset", "ml-100k", "--no-register", "--output-dir", str(tmp_path / "a")])
+    assert tuned.exit_code == 0, tuned.output
+    line = next(x for x in tuned.output.splitlines() if x.startswith("auto-tune:"))
+    reg = float(line.split("regularization=")[1].split()[0])
+    alpha = float(line.split("alpha=")[1].split()[0])
+    assert reg in AUTO_REGULARIZATION
+    assert alpha in AUTO_ALPHA
+    config = json.loads((tmp_path / "a" / "model" / "model.json").read_text())["config"]["ials"]
+    assert (config["regularization"], config["alpha"]) == (reg, alpha)
+    plain = runner.invoke(
+        app, ["train", "--dataset", "ml-100k", "--no-register", "--no-auto-tune", "--output-dir", str(tmp_path / "b")]
+    )
+    assert plain.exit_code == 0, plain.output
+    assert "auto-tune:" not in plain.output

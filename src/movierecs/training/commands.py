@@ -24,6 +24,7 @@ from movierecs.models.popular import PopularConfig, PopularRecommender
 from movierecs.settings import Settings
 from movierecs.training.gate import decide_promotion
 from movierecs.training.pipeline import run_training
+from movierecs.training.tune import AUTO_GRID_MAX_INTERACTIONS
 from movierecs.wiring import load_source, registry, resolve_bundle
 
 
@@ -50,6 +51,7 @@ def train_command(
     weighting: str | None,
     overrides: Mapping[str, Any],
     promote: bool,
+    auto_tune: bool = True,
 ) -> None:
     mark = (
         pd.Timestamp(watermark).tz_localize(None)
@@ -65,6 +67,21 @@ def train_command(
             raw = load_source(settings, dataset, interactions)
     config = _config(weighting, overrides, settings)
     protocol = EvalProtocol()
+    explicit = any(overrides.get(k) is not None for k in ("regularization", "alpha"))
+    if tune == 0 and auto_tune and not explicit and len(raw.interactions) <= AUTO_GRID_MAX_INTERACTIONS:
+        from rich.progress import Progress
+
+        from movierecs.training.tune import AUTO_ALPHA, AUTO_REGULARIZATION
+        from movierecs.training.tune import auto_tune as run_auto_tune
+
+        split = make_split(raw, protocol)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("auto-tuning regularization x alpha", total=len(AUTO_REGULARIZATION) * len(AUTO_ALPHA))
+            config, best = run_auto_tune(split.train_raw, config, protocol, on_trial=lambda _n, _v: bar.advance(task))
+        console.print(
+            f"auto-tune: regularization={config.ials.regularization:g} alpha={config.ials.alpha:g} "
+            f"(validation NDCG@10 {best:.4f})"
+        )
     if tune > 0:
         from rich.progress import Progress
 

@@ -6,10 +6,46 @@ from collections.abc import Callable
 
 from movierecs.data.container import RawData
 from movierecs.domain.weighting import Weighting
-from movierecs.evaluation.protocol import EvalProtocol, make_split
+from movierecs.evaluation.protocol import EvalProtocol, SplitData, make_split
 from movierecs.evaluation.report import evaluate_models
 from movierecs.models.hybrid import HybridConfig, HybridRecommender
 from movierecs.models.ials import IALSConfig
+
+AUTO_GRID_MAX_INTERACTIONS = 2_000_000
+AUTO_REGULARIZATION = (1.0, 3.0, 10.0, 30.0, 100.0)
+AUTO_ALPHA = (0.5, 1.0, 2.0)
+
+
+def validation_score(split: SplitData, config: HybridConfig, protocol: EvalProtocol) -> float:
+    """NDCG@k of ``config`` fitted on the split's train part, over all its test users."""
+    train = split.training_set(config.weighting)
+    model = HybridRecommender(config).fit(train)
+    table = evaluate_models({"m": model}, train, split.test, protocol)
+    return float(table[table["slice"] == "all"][f"ndcg@{protocol.k}"].iloc[0])
+
+
+def auto_tune(
+    train_raw: RawData,
+    base: HybridConfig,
+    protocol: EvalProtocol,
+    on_trial: Callable[[int, float], None] | None = None,
+) -> tuple[HybridConfig, float]:
+    """A small grid over iALS regularization x alpha on a validation split carved from ``train_raw``.
+
+    Regularization and alpha are the hyper-parameters whose best values move most with the size and
+    density of a dataset; this keeps ``movierecs train`` good on data it was not tuned on, for ~15
+    fits (seconds on 100k interactions).
+    """
+    split = make_split(train_raw, protocol)
+    best, best_value = base, -1.0
+    for n, (reg, alpha) in enumerate((r, a) for r in AUTO_REGULARIZATION for a in AUTO_ALPHA):
+        config = base.model_copy(update={"ials": base.ials.model_copy(update={"regularization": reg, "alpha": alpha})})
+        value = validation_score(split, config, protocol)
+        if on_trial:
+            on_trial(n, value)
+        if value > best_value:
+            best, best_value = config, value
+    return best, best_value
 
 
 def tune(
@@ -38,10 +74,7 @@ def tune(
         scheme = trial.suggest_categorical("weighting", ["binary", "rating", "centered", "positive"])
         weighting = Weighting.model_validate({"scheme": scheme})
         config = base.model_copy(update={"ials": ials, "weighting": weighting})
-        train = split.training_set(weighting)
-        model = HybridRecommender(config).fit(train)
-        table = evaluate_models({"m": model}, train, split.test, protocol)
-        value = float(table[(table["slice"] == "all")][f"ndcg@{protocol.k}"].iloc[0])
+        value = validation_score(split, config, protocol)
         if on_trial:
             on_trial(trial.number, value)
         return value
