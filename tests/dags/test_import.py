@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from unittest import mock
 
-from conftest import DAGS_DIR
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
 
 def test_dagbag_imports_without_errors() -> None:

@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 LOGICAL_DATE = pendulum.datetime(2025, 3, 14, tz="UTC")
-TRAIN_RESULT = {"version": "7", "run_id": "abc123", "model_uri": "models:/movierecs/7"}
+TRAIN_RESULT = {"version": "7", "run_id": "abc123"}
 
 
 class _Variables:

@@ -49,7 +49,7 @@ def test_run_completes_and_hands_the_version_down(dag_under_test, metadata_db) -
 
     seen: dict[str, list[str]] = {}
     results = {
-        "train": {"version": "12", "run_id": "r12", "model_uri": "models:/movierecs/12"},
+        "train": {"version": "12", "run_id": "r12"},
         "evaluate": {"ndcg@10": 0.31},
         "promote": {"promoted": True, "version": "12", "alias": "champion"},
     }
@@ -71,7 +71,7 @@ def test_gate_refusal_skips_promote_and_the_run_still_succeeds(dag_under_test, m
 
     seen: dict[str, list[str]] = {}
     results = {
-        "train": {"version": "13", "run_id": "r13", "model_uri": "models:/movierecs/13"},
+        "train": {"version": "13", "run_id": "r13"},
         "evaluate": {"ndcg@10": 0.05},
         "promote": AirflowSkipException("Pod movierecs-promote returned exit code 3. Skipping."),
     }
