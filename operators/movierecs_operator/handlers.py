@@ -18,6 +18,7 @@ import kopf
 from movierecs_operator import GROUP, PLURAL, VERSION, kube, logic, metrics, mlflow_client
 from movierecs_operator.config import OperatorConfig
 from movierecs_operator.errors import AliasNotFoundError, InvalidSpecError, OperatorError, RegistryUnavailableError
+from movierecs_operator.kube import Logger
 
 
 def _now() -> str:
@@ -49,7 +50,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     runtime = _Runtime()
 
     @kopf.on.startup(registry=registry)
-    def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
+    def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
         runtime.settings = settings
         # kopf retries with backoff, so one registry request must fail fast, not retry for minutes.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -66,15 +67,16 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     @kopf.timer(GROUP, VERSION, PLURAL, interval=config.tick_seconds, id="reconcile", registry=registry)
     async def reconcile(
+        *,
         spec: kopf.Spec,
         status: kopf.Status,
         meta: kopf.Meta,
         body: kopf.Body,
-        namespace: str,
+        namespace: str | None,
         patch: kopf.Patch,
-        logger: logging.Logger,
-        retry: int,
-        memo: kopf.Memo,
+        logger: Logger,
+        retry: int = 0,
+        memo: Any,
         **_: Any,
     ) -> None:
         raw_spec = dict(spec)
@@ -100,7 +102,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
         started = time.perf_counter()
         try:
-            await _reconcile(parsed, body, status, namespace, patch, logger, generation, runtime.settings)
+            # namespace is None only for cluster-scoped resources; ModelDeployment is namespaced
+            await _reconcile(parsed, body, status, namespace or "", patch, logger, generation, runtime.settings)
         except OperatorError as e:
             metrics.FAILURES.labels(reason=e.reason).inc()
             reachable = not isinstance(e, RegistryUnavailableError)  # later steps ran: the registry answered
@@ -128,7 +131,7 @@ async def _reconcile(
     status: kopf.Status,
     namespace: str,
     patch: kopf.Patch,
-    logger: logging.Logger,
+    logger: Logger,
     generation: int | None,
     settings: Any,
 ) -> None:
