@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from movierecs.adapters.factory import make_interaction_store
 from movierecs.adapters.kafka import KafkaEventBus, producer_config
 from movierecs.events import Event
@@ -41,7 +43,7 @@ from movierecs.streaming.handlers import BatchPolicy
 
 
 def make_events(n: int, start: int = 0) -> list[Event]:
-    return [Event(user_id=i % 50_000 + 1, item_id=i % 3_000 + 1, type="like") for i in range(start, start + n)]
+    return [Event(user_id=i % 50_000 + 1, item_id=i % 1_600 + 1, type="like") for i in range(start, start + n)]
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -94,6 +96,29 @@ async def bench_publish(bootstrap: str, n: int, concurrency: int) -> float:
     elapsed = time.perf_counter() - started
     await bus.stop()
     return (len(batches) - 1) * 1000 / elapsed
+
+
+async def bench_api(api_url: str, n: int, concurrency: int) -> float:
+    """POST /v1/events with 1000 events per request to a running API (parse, validate, publish)."""
+    import httpx
+
+    bodies = [orjson.dumps([e.model_dump(mode="json") for e in make_events(1000, i * 1000)]) for i in range(n // 1000)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        r = await client.post("/v1/events", content=bodies[0], headers={"Content-Type": "application/json"})
+        r.raise_for_status()
+        for body in bodies[1:]:
+            queue.put_nowait(body)
+
+        async def worker() -> None:
+            while not queue.empty():
+                resp = await client.post("/v1/events", content=queue.get_nowait(),
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+                resp.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return (len(bodies) - 1) * 1000 / (time.perf_counter() - started)
 
 
 async def preproduce(bootstrap: str, topic: str, n: int) -> float:
@@ -223,6 +248,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=200_000, help="events drained Kafka→ClickHouse")
     parser.add_argument("--batch-size", type=int, default=10_000, help="consumer batch size")
     parser.add_argument("--publish-events", type=int, default=100_000, help="events published API→Kafka")
+    parser.add_argument("--api-url", default="", help="also POST /v1/events to this running API (item ids 1..1600)")
     parser.add_argument("--latency-rate", type=int, default=2_000, help="events/s during the latency run")
     parser.add_argument("--latency-seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
@@ -242,6 +268,11 @@ async def main(argv: Sequence[str] | None = None) -> None:
         for concurrency in (1, 4):
             rate = await bench_publish(args.bootstrap, args.publish_events, concurrency)
             print(f"  publishers={concurrency}: {rate:>10,.0f} events/s")
+        if args.api_url:
+            print(f"\n## API→Kafka over HTTP (POST {args.api_url}/v1/events, 1000 events per request)")
+            for concurrency in (1, 4):
+                rate = await bench_api(args.api_url, args.publish_events, concurrency)
+                print(f"  clients={concurrency}: {rate:>10,.0f} events/s")
 
         print(
             f"\n## Kafka→ClickHouse (consumer service, {args.events:,} pre-produced events, batch {args.batch_size:,})"
