@@ -120,6 +120,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                 return
             delay = min(config.backoff_seconds * 2**retry, config.max_backoff_seconds)
             raise kopf.TemporaryError(f"{e.reason}: {e}", delay=delay) from e
+        except Exception:
+            metrics.FAILURES.labels(reason="Unexpected").inc()
+            raise  # kopf logs it and retries with its own backoff
         finally:
             metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
         memo["next_poll"] = time.monotonic() + parsed.poll_seconds
