@@ -134,3 +134,18 @@ def test_status_reports_every_service_up() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for service in SERVERS:
         assert f"{service}" in result.stdout
+
+
+def test_stack_prometheus_config_is_valid_and_scrapes_the_app() -> None:
+    import shutil
+    import subprocess
+
+    import yaml
+
+    config = REPO / "scripts" / "stack" / "prometheus.yml"
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: scripts/install-system.sh installs Debian's prometheus"
+    check = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    jobs = {job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]}
+    assert {"movierecs-api", "movierecs-consumer"} <= jobs
