@@ -104,6 +104,9 @@ def train(
     auto_tune: Annotated[
         bool, typer.Option(help="pick iALS regularization x alpha on a validation split (<= 2M interactions)")
     ] = True,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="write {version, run_id, metrics, ...} here (e.g. Airflow XCom)")
+    ] = None,
 ) -> None:
     """Fit the hybrid model, evaluate it next to popularity, log to MLflow, register a version."""
     from movierecs.training.commands import train_command
@@ -122,6 +125,7 @@ def train(
         overrides={"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha},
         promote=promote_after,
         auto_tune=auto_tune,
+        json_path=json_path,
     )
 
 
@@ -175,11 +179,16 @@ def promote(
     alias: Annotated[str | None, typer.Option(help="alias to move (default: settings' model alias)")] = None,
     tolerance: Annotated[float, typer.Option(help="relative NDCG@10 slack vs the champion")] = 0.02,
     force: Annotated[bool, typer.Option(help="skip the quality gate")] = False,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="write {promoted, version, alias, reason} here, refused or not")
+    ] = None,
 ) -> None:
     """Move the alias to a version if it passes the quality gate; exit code 3 when refused."""
     from movierecs.training.commands import promote_command
 
-    promote_command(_settings(), console, version=version, alias=alias, tolerance=tolerance, force=force)
+    promote_command(
+        _settings(), console, version=version, alias=alias, tolerance=tolerance, force=force, json_path=json_path
+    )
 
 
 @app.command()

@@ -191,3 +191,42 @@ def test_auto_tune_reports_its_pick_and_can_be_turned_off(ml100k_dir: Path, tmp_
     )
     assert plain.exit_code == 0, plain.output
     assert "auto-tune:" not in plain.output
+
+
+def test_train_and_promote_write_json_results(ml100k_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The retrain DAG passes results between pods through these files (Airflow XCom)."""
+    from typer.testing import CliRunner
+
+    from movierecs.cli import app
+
+    monkeypatch.setenv("MOVIERECS_DATA_DIR", str(ml100k_dir))
+    monkeypatch.setenv("MOVIERECS_HOME", str(tmp_path / "home"))
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    base = ["train", "--dataset", "ml-100k", "--no-auto-tune"]
+    result = runner.invoke(app, [*base, "--json", str(tmp_path / "train.json")])
+    assert result.exit_code == 0, result.output
+    trained = json.loads((tmp_path / "train.json").read_text())
+    assert trained["version"] == "1"
+    assert trained["run_id"]
+    assert trained["metrics"]["ndcg_at_10"] > trained["metrics"]["baseline.ndcg_at_10"]
+
+    result = runner.invoke(app, ["promote", "--version", "1", "--json", str(tmp_path / "p1.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "p1.json").read_text()) | {"reason": ""} == {
+        "promoted": True,
+        "version": "1",
+        "alias": "champion",
+        "reason": "",
+    }
+
+    result = runner.invoke(app, [*base, "--factors", "2", "--iterations", "1", "--json", str(tmp_path / "t2.json")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["promote", "--version", "2", "--json", str(tmp_path / "p2.json")])
+    refused = json.loads((tmp_path / "p2.json").read_text())
+    # CliRunner runs the typer app without main()'s translation to exit code 3 (tested elsewhere)
+    assert type(result.exception).__name__ == "PromotionRefusedError"
+    assert refused["promoted"] is False
+    assert refused["version"] == "2"
+    assert "champion" in refused["reason"] or "baseline" in refused["reason"]

@@ -52,6 +52,7 @@ def train_command(
     overrides: Mapping[str, Any],
     promote: bool,
     auto_tune: bool = True,
+    json_path: Path | None = None,
 ) -> None:
     mark = (
         pd.Timestamp(watermark).tz_localize(None)
@@ -119,6 +120,18 @@ def train_command(
         console.print(f"MLflow run {registered.run_id}; registered {settings.model_name} version {version}")
     if output_dir:
         console.print(f"bundle written to {output_dir}")
+    if json_path:
+        _write_json(
+            json_path,
+            {
+                "version": version,
+                "run_id": registered.run_id if register else None,
+                "watermark": outcome.bundle.watermark,
+                "bundle_dir": str(outcome.bundle_dir),
+                "config": config.model_dump(mode="json"),
+                "metrics": outcome.metrics,
+            },
+        )
     if promote and version:
         promote_command(settings, console, version=version, alias=None, tolerance=0.02, force=False)
 
@@ -218,20 +231,42 @@ def recommend_command(
         reco.to_csv(sys.stdout, index=False, float_format="%.6f")
 
 
+def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str))
+
+
 def promote_command(
-    settings: Settings, console: Console, *, version: str | None, alias: str | None, tolerance: float, force: bool
+    settings: Settings,
+    console: Console,
+    *,
+    version: str | None,
+    alias: str | None,
+    tolerance: float,
+    force: bool,
+    json_path: Path | None = None,
 ) -> None:
     reg = registry(settings)
     target_alias = alias or settings.model_alias
     candidate = reg.get_version(version) if version else reg.latest_version()
     if candidate is None:
         raise DataError(f"no versions of {settings.model_name} are registered; run `movierecs train` first")
+
+    def report(promoted: bool, reason: str) -> None:
+        if json_path:
+            _write_json(
+                json_path, {"promoted": promoted, "version": candidate.version, "alias": target_alias, "reason": reason}
+            )
+
     champion = reg.version_for_alias(target_alias)
     if champion is not None and champion.version == candidate.version:
+        report(False, f"version {candidate.version} already holds alias {target_alias}")
         console.print(f"version {candidate.version} already holds alias {target_alias}")
         return
     decision = decide_promotion(candidate.metrics, champion.metrics if champion else None, tolerance)
     if not decision.promote and not force:
+        report(False, decision.reason)
         raise PromotionRefusedError(f"version {candidate.version}: {decision.reason}")
     reg.set_alias(target_alias, candidate.version)
+    report(True, decision.reason)
     console.print(f"promoted version {candidate.version} to {target_alias}: {decision.reason}")
