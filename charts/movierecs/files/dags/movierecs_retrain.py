@@ -9,11 +9,13 @@ Data flow between pods (through XCom: each pod writes ``/airflow/xcom/return.jso
 
 * ``train`` extracts interactions up to the run's ``data_interval_end`` (the watermark: reruns of the
   same interval read the same snapshot), fits, evaluates, logs to MLflow and registers a version;
-  its JSON result carries ``version``, ``run_id`` and ``model_uri``.
-* ``evaluate`` writes the offline report of that model version.
+  its JSON result (``movierecs train --json FILE``) carries at least ``version``.
+* ``evaluate`` writes the offline report of that exact version (``models:/<name>/<version>``).
 * ``promote`` is the quality gate. It moves the alias only if the candidate is not worse than the
   champion (within ``tolerance``). A refusal exits with code 3: the task ends *skipped* (not failed,
-  the pipeline worked) and the gate's reason is in the task's XCom (``return_value``) and log.
+  the pipeline worked) and the gate's reason is in the task's XCom (``return_value``, written by
+  ``movierecs promote --json FILE`` before it exits; the provider pushes XCom of failed pods too)
+  and in the task log.
   No alias move means no rollout: the kopf operator only reacts to the alias.
 """
 
@@ -39,6 +41,8 @@ IMAGE = "{{ var.value.get('movierecs_image', params.image) }}"
 NAMESPACE = "{{ var.value.get('movierecs_namespace', params.namespace) }}"
 WATERMARK = "{{ data_interval_end | ts }}"
 TRAIN_RESULT = "ti.xcom_pull(task_ids='train')"
+VERSION = "{{ " + TRAIN_RESULT + "['version'] }}"  # the version this run's train registered
+MODEL_URI = "models:/{{ params.model_name }}/" + VERSION
 
 
 def _resources(cpu: str, memory: str, memory_limit: str) -> k8s.V1ResourceRequirements:
@@ -126,7 +130,7 @@ with DAG(
     )
     evaluate = _pod_task(
         "evaluate",
-        ["evaluate", "--model", "{{ " + TRAIN_RESULT + "['model_uri'] }}", "--json", XCOM_FILE],
+        ["evaluate", "--model", MODEL_URI, "--json", XCOM_FILE],
         execution_timeout=timedelta(minutes=30),
         container_resources=_resources("500m", "1Gi", "2Gi"),
     )
@@ -135,7 +139,7 @@ with DAG(
         [
             "promote",
             "--version",
-            "{{ " + TRAIN_RESULT + "['version'] }}",
+            VERSION,
             "--alias",
             "{{ params.alias }}",
             "--tolerance",
