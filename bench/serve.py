@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(model: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(model: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "OPENBLAS_NUM_THREADS": "1",
@@ -45,6 +44,7 @@ def start_server(model: str, port: int) -> subprocess.Popen[bytes]:
         "MOVIERECS_EVENT_BUS_URL": "memory://",
         "MOVIERECS_EMBEDDED_SINK": "false",
         "MOVIERECS_HOME": tempfile.mkdtemp(prefix="bench-home-"),
+        **(extra_env or {}),
     }
     for key in ("MOVIERECS_CATALOG_URL", "MOVIERECS_INTERACTIONS_URL"):
         env.pop(key, None)
@@ -136,6 +136,27 @@ def pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
+def throughput(base: str, duration: int) -> list[tuple[str, float]]:
+    warm = [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS]
+    cold = [f"/v1/recommendations/{u}?k=10" for u in range(100_000, 101_000)]
+    lua = (
+        "math.randomseed(os.time())\nrequest = function()\n"
+        '  return wrk.format("GET", "/v1/recommendations/" .. {} .. "?k=10")\nend\n'
+    )
+    rows = []
+    for name, paths, script in (
+        ("/healthz (trivial)", ["/healthz"], None),
+        ("recommendations, warm users", warm, lua.format("math.random(1, 943)")),
+        ("recommendations, cold users", cold, lua.format("math.random(100000, 101000)")),
+    ):
+        if shutil.which("wrk"):
+            rps = wrk(base + paths[0], duration, script)
+        else:
+            rps = asyncio.run(closed_loop(base, paths, duration))
+        rows.append((name, rps))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="bundle folder")
@@ -143,48 +164,41 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--freshness-samples", type=int, default=200)
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start_server(str(Path(args.model).resolve()), port)
-    try:
-        warm = [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS]
-        cold = [f"/v1/recommendations/{u}?k=10" for u in range(100_000, 101_000)]
-        use_wrk = shutil.which("wrk") is not None
-        lua = (
-            "math.randomseed(os.time())\nrequest = function()\n"
-            '  return wrk.format("GET", "/v1/recommendations/" .. {} .. "?k=10")\nend\n'
+    model = str(Path(args.model).resolve())
+    results = {}
+    for label, env in (
+        ("response cache on (default)", {}),
+        ("response cache off", {"MOVIERECS_RESPONSE_CACHE_USERS": "0"}),
+    ):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start_server(model, port, env)
+        try:
+            rows = throughput(base, args.duration)
+            lat = asyncio.run(
+                open_loop(base, [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS], args.rate, args.duration)
+            )
+            fresh = freshness(base, args.freshness_samples)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        results[label] = (rows, lat, fresh)
+    client = "wrk -t1 -c16" if shutil.which("wrk") else "asyncio httpx, 16 connections"
+    print(f"client: {client}; one uvicorn worker; {args.duration}s per row\n")
+    print("| configuration | endpoint | req/s | vs trivial |")
+    print("|---|---|---|---|")
+    for label, (rows, _, _) in results.items():
+        trivial = rows[0][1]
+        for name, rps in rows:
+            print(f"| {label} | {name} | {rps:,.0f} | {rps / trivial:.0%} |")
+    print()
+    for label, (_, lat, fresh) in results.items():
+        print(
+            f"{label}: open loop at {args.rate:.0f} req/s, warm users: p50 {pct(lat, 0.5):.2f} ms, "
+            f"p95 {pct(lat, 0.95):.2f} ms, p99 {pct(lat, 0.99):.2f} ms; like -> changed recommendations "
+            f"({len(fresh)} samples, half new viewers): p50 {pct(fresh, 0.5):.2f} ms, p95 {pct(fresh, 0.95):.2f} ms, "
+            f"max {max(fresh) * 1000:.2f} ms"
         )
-        rows = []
-        for name, paths, script in (
-            ("/healthz (trivial)", ["/healthz"], None),
-            ("recommendations, warm users", warm, lua.format("math.random(1, 943)")),
-            ("recommendations, cold users", cold, lua.format("math.random(100000, 101000)")),
-        ):
-            if use_wrk:
-                rps = wrk(base + paths[0], args.duration, script)
-            else:
-                rps = asyncio.run(closed_loop(base, paths, args.duration))
-            rows.append((name, rps))
-        lat = asyncio.run(open_loop(base, warm, args.rate, args.duration))
-        fresh = freshness(base, args.freshness_samples)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    trivial = rows[0][1]
-    print(f"client: {'wrk -t1 -c16' if use_wrk else 'asyncio httpx, 16 connections'}; one uvicorn worker\n")
-    print("| endpoint | req/s | vs trivial |")
-    print("|---|---|---|")
-    for name, rps in rows:
-        print(f"| {name} | {rps:,.0f} | {rps / trivial:.0%} |")
-    print(
-        f"\nopen loop at {args.rate:.0f} req/s for {args.duration}s, warm users: "
-        f"p50 {pct(lat, 0.5):.2f} ms, p95 {pct(lat, 0.95):.2f} ms, p99 {pct(lat, 0.99):.2f} ms"
-    )
-    print(
-        f"like -> changed recommendations ({len(fresh)} samples, half new viewers): "
-        f"p50 {pct(fresh, 0.5):.2f} ms, p95 {pct(fresh, 0.95):.2f} ms, max {max(fresh) * 1000:.2f} ms, "
-        f"mean {statistics.mean(fresh) * 1000:.2f} ms"
-    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,13 @@ class Settings(BaseSettings):
     num_threads: int = Field(default=1, ge=0, description="Threads for iALS fit; 0 = all cores")
     log_level: str = "INFO"
     log_json: bool = True
-    access_log: bool = Field(default=True, description="one JSON line per API request (not probes/metrics)")
+    access_log: bool = Field(
+        default=True, description="JSON access log: writes, errors and slow requests (GET 2xx are in the metrics)"
+    )
+    slow_request_ms: float = Field(default=250.0, ge=0.0, description="access-log every request slower than this")
+    response_cache_users: int = Field(
+        default=50_000, ge=0, description="viewers whose rendered lists are cached (0: no cache)"
+    )
 
     def resolved_home(self) -> Path:
         return self.home.expanduser()

@@ -105,6 +105,7 @@ def api(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             "MOVIERECS_EMBEDDED_SINK": "false",
             "MOVIERECS_LOG_LEVEL": "INFO",
             "MOVIERECS_LOG_JSON": "true",
+            "MOVIERECS_SLOW_REQUEST_MS": "0",  # log every request, fast reads included
             "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
             "OPENBLAS_NUM_THREADS": "1",
         }

@@ -30,6 +30,7 @@ from movierecs.models.bundle import Bundle
 from movierecs.serving.deps import RuntimeDep, ServiceDep, require_admin
 from movierecs.serving.metrics import ApiMetrics
 from movierecs.serving.middleware import RequestContextMiddleware
+from movierecs.serving.params import RECOMMENDATION_PARAMETERS, parse_recommendation_params
 from movierecs.serving.runtime import Runtime
 from movierecs.serving.schemas import (
     EventIn,
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, slow_ms=settings.slow_request_ms)
     from prometheus_fastapi_instrumentator import Instrumentator
 
     Instrumentator(
@@ -129,41 +130,23 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/v1/recommendations/{user_id}", response_model=RecommendationsOut, tags=["recommendations"])
-    async def recommendations(
-        user_id: UserId,
-        runtime: RuntimeDep,
-        k: K = 10,
-        genres: Annotated[str | None, Query(max_length=1000, description="comma-separated, any of")] = None,
-        exclude_seen: bool = True,
-    ) -> Response:
+    @app.get(
+        "/v1/recommendations/{user_id}",
+        response_model=RecommendationsOut,
+        tags=["recommendations"],
+        openapi_extra={"parameters": RECOMMENDATION_PARAMETERS},
+        responses={422: {"description": "bad user_id, k, genres or exclude_seen"}},
+    )
+    async def recommendations(request: Request) -> Response:
         """A viewer's feed. Unknown viewers get popularity (their segment's when demographics are known)."""
+        p = parse_recommendation_params(request.path_params, request.query_params)
+        runtime: Runtime = request.app.state.runtime
         service = runtime.service
-        wanted = [g.strip() for g in genres.split(",") if g.strip()] if genres else []
-        profile = await runtime.profile(user_id) if service.needs_profile(user_id) else None
-        live, served = service.recommend(user_id, k, wanted, exclude_seen, profile)
-        logs.user_id.set(user_id)
-        logs.model_version.set(live.version)
-        items = live.bundle.model.items.to_external(served.items).tolist()
-        info = service.items
-        return _json(
-            {
-                "user_id": user_id,
-                "model_version": live.version,
-                "strategy": served.strategy,
-                "items": [
-                    {
-                        "item_id": i,
-                        "score": round(float(s), 6),
-                        "title": info[i].title,
-                        "year": info[i].year,
-                        "genres": info[i].genres,
-                        "reason": r,
-                    }
-                    for i, s, r in zip(items, served.scores.tolist(), served.reasons, strict=True)
-                ],
-            }
-        )
+        profile = await runtime.profile(p.user_id) if service.needs_profile(p.user_id) else None
+        body, version = service.recommendations_json(p.user_id, p.k, p.genres, p.exclude_seen, profile)
+        logs.user_id.set(p.user_id)
+        logs.model_version.set(version)
+        return Response(body, media_type="application/json")
 
     @app.get(
         "/v1/items/{item_id}/similar",

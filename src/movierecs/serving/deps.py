@@ -13,26 +13,38 @@ from movierecs.serving.service import RecommendationService
 from movierecs.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool,
+# which cost ~0.4 ms per request here, five times the model's own work.
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_runtime(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_service(request: Request) -> RecommendationService:
-    return get_runtime(request).service
+async def get_settings(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return _runtime(request)
+
+
+async def get_service(request: Request) -> RecommendationService:
+    return _runtime(request).service
 
 
 _bearer = HTTPBearer(auto_error=False, description="MOVIERECS_ADMIN_TOKEN")
 
 
-def require_admin(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+async def require_admin(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     """Admin routes: 403 when no token is configured, 401 for a missing or wrong one."""
-    token = get_settings(request).admin_token
+    token = _settings(request).admin_token
     expected = token.get_secret_value() if token else ""
     if not expected:
         raise HTTPException(403, "admin endpoints are disabled: set MOVIERECS_ADMIN_TOKEN")

@@ -56,6 +56,7 @@ class Runtime:
             challenger=challenger,
             challenger_percent=self.settings.ab_challenger_percent,
             ab_salt=self.settings.ab_salt,
+            cache_users=self.settings.response_cache_users,
         )
         log.info("model loaded", extra={"model_version": bundle.version, "watermark": bundle.watermark})
         try:
@@ -166,6 +167,7 @@ class Runtime:
         if self.catalog is not None:
             await self.catalog.put_user(user_id, profile.get("age"), profile.get("gender"), profile.get("occupation"))
         self._profiles[user_id] = profile
+        self.service.forget_user(user_id)
 
     # ---- model ---------------------------------------------------------------------------------
     @property

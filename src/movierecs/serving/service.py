@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from movierecs.columns import Columns
@@ -36,6 +37,14 @@ class ItemInfo:
     title: str
     year: int | None
     genres: list[str]
+
+
+@dataclass(frozen=True)
+class CachedList:
+    live: Live
+    body: bytes
+    strategy: str
+    item_ids: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class RecommendationService:
         challenger: Bundle | None = None,
         challenger_percent: float = 0.0,
         ab_salt: str = "movierecs",
+        cache_users: int = 50_000,
     ) -> None:
         self.metrics = metrics
         self.online = OnlineState()
@@ -76,6 +86,10 @@ class RecommendationService:
         self._vectors: dict[tuple[str, int], np.ndarray] = {}
         self._served: OrderedDict[int, dict[int, tuple[str, str, datetime]]] = OrderedDict()
         self._reload_lock = asyncio.Lock()
+        # rendered responses per viewer; dropped on the viewer's next event or profile change, and on
+        # reload (a cached entry also remembers the model it was computed with)
+        self._cache: OrderedDict[int, dict[tuple[Any, ...], CachedList]] = OrderedDict()
+        self._cache_users = cache_users
         self.set_catalog(catalog_items)
         metrics.set_model(self.live.version, bundle.meta)
 
@@ -96,6 +110,7 @@ class RecommendationService:
             if challenger is not None:
                 self.challenger = self._make_live(challenger)
             self._vectors = {}
+            self._cache.clear()
             watermark = self.watermark
             if watermark is not None:
                 self.online.forget_before(watermark)
@@ -171,10 +186,55 @@ class RecommendationService:
                 self.metrics.foldin_seconds.observe(time.perf_counter() - start)
                 self._vectors[(arm, user_id)] = vector
         served = model.serve(user_id, k, exclude_seen, allowed, profile, online, vector)
-        self.strategy_counts[served.strategy] += 1
-        self.metrics.recommendations.labels(served.strategy, live.version).inc()
-        self._remember_served(user_id, model.items.to_external(served.items), live.version, arm)
+        self._count_served(user_id, served.strategy, model.items.to_external(served.items), live.version, arm)
         return live, served
+
+    def recommendations_json(
+        self, user_id: int, k: int, genres: Sequence[str], exclude_seen: bool, profile: dict[str, Any] | None
+    ) -> tuple[bytes, str]:
+        """The rendered response body of GET /v1/recommendations, cached per viewer state."""
+        live, arm = self.live_for(user_id)
+        key = (k, tuple(genres), exclude_seen, tuple(sorted(profile.items())) if profile else None)
+        entry = self._cache.get(user_id, {}).get(key)
+        if entry is not None and entry.live is live:
+            self._count_served(user_id, entry.strategy, entry.item_ids, live.version, arm)
+            return entry.body, live.version
+        live, served = self.recommend(user_id, k, genres, exclude_seen, profile)
+        item_ids = live.bundle.model.items.to_external(served.items)
+        info = self.items
+        body = orjson.dumps(
+            {
+                "user_id": user_id,
+                "model_version": live.version,
+                "strategy": served.strategy,
+                "items": [
+                    {
+                        "item_id": i,
+                        "score": round(sc, 6),
+                        "title": info[i].title,
+                        "year": info[i].year,
+                        "genres": info[i].genres,
+                        "reason": r,
+                    }
+                    for i, sc, r in zip(item_ids.tolist(), served.scores.tolist(), served.reasons, strict=True)
+                ],
+            }
+        )
+        if self._cache_users:
+            self._cache.setdefault(user_id, {})[key] = CachedList(live, body, served.strategy, item_ids)
+            self._cache.move_to_end(user_id)
+            if len(self._cache) > self._cache_users:
+                self._cache.popitem(last=False)
+        return body, live.version
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop what is cached for a viewer (their demographics changed)."""
+        self._cache.pop(user_id, None)
+
+    def _count_served(self, user_id: int, strategy: str, item_ids: np.ndarray, version: str, arm: str) -> None:
+        self.strategy_counts[strategy] += 1
+        self.metrics.recommendations.labels(strategy, version).inc()
+        self._remember_served(user_id, item_ids, version, arm)
 
     def needs_profile(self, user_id: int) -> bool:
         """True when the viewer would get popularity (so demographics matter)."""
@@ -193,6 +253,7 @@ class RecommendationService:
         if self.online.apply(event, self.watermark):
             self._vectors.pop((CHAMPION, event.user_id), None)
             self._vectors.pop((CHALLENGER, event.user_id), None)
+            self._cache.pop(event.user_id, None)
             self.metrics.online_users.set(len(self.online))
             self._count_click(event)
 
