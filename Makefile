@@ -43,17 +43,18 @@ format: install
 KIND_CLUSTER ?= movierecs
 IMAGE ?= movierecs:dev
 CHART := charts/movierecs
+OPERATORS_CHART := charts/movierecs-operators
 HELM := .tools/bin/helm
 KUBE := --kube-context kind-$(KIND_CLUSTER)
 
 .PHONY: charts-lint cluster-up cluster-down
 
-charts-lint: install ## Helm chart: sync the DAG copy, lint --strict, render every profile, validate offline
+charts-lint: install ## Helm charts (movierecs, movierecs-operators): sync the DAG copy, lint --strict, render every profile, validate offline
 	scripts/install-helm.sh --with-hadolint
 	cp dags/*.py $(CHART)/files/dags/
 	$(BIN)/pytest -q tests/charts
 
-cluster-up: ## kind cluster + ingress-nginx + operators + movierecs (needs docker, kind and network)
+cluster-up: ## kind cluster + ingress-nginx + movierecs-operators + movierecs (+ Airflow with AIRFLOW=1; needs docker, kind and network)
 	scripts/install-helm.sh
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
 	kubectl --context kind-$(KIND_CLUSTER) apply -f manifests/namespaces.yaml
@@ -63,12 +64,14 @@ cluster-up: ## kind cluster + ingress-nginx + operators + movierecs (needs docke
 	docker build -t $(IMAGE) .
 	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
 	cp dags/*.py $(CHART)/files/dags/
-	$(HELM) dependency update $(CHART)
-	$(HELM) upgrade --install movierecs-operators $(CHART) $(KUBE) -n movierecs-system \
-	  -f $(CHART)/values-operators.yaml --wait --timeout 15m
+	$(HELM) dependency update $(OPERATORS_CHART)
+	$(HELM) upgrade --install movierecs-operators $(OPERATORS_CHART) $(KUBE) -n movierecs-system \
+	  --wait --timeout 15m
 	$(HELM) upgrade --install movierecs $(CHART) $(KUBE) -n movierecs \
 	  -f $(CHART)/values-kind.yaml --set image.repository=$(firstword $(subst :, ,$(IMAGE))) \
-	  --set image.tag=$(lastword $(subst :, ,$(IMAGE))) $(if $(AIRFLOW),--set airflow.enabled=true)
+	  --set image.tag=$(lastword $(subst :, ,$(IMAGE)))
+	$(if $(AIRFLOW),$(HELM) upgrade --install movierecs-airflow $(OPERATORS_CHART) $(KUBE) -n movierecs \
+	  -f $(OPERATORS_CHART)/values-airflow.yaml --wait --timeout 15m)
 
-cluster-down: ## delete the kind cluster (and everything in it)
+cluster-down: ## delete the kind cluster (and everything in it: all three releases)
 	kind delete cluster --name $(KIND_CLUSTER)

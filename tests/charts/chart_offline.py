@@ -1,5 +1,11 @@
-"""Render charts/movierecs offline: no Helm repositories, no cluster.
+"""Render the MovieRecs charts offline: no Helm repositories, no cluster.
 
+charts/movierecs (the application) declares no dependency, so plain `helm lint` / `helm template`
+work on it from a clean clone; the tests still render a staged copy of it whose files/dags/ is
+refreshed from the repository's dags/ (so the rendered DAG ConfigMap always carries the current
+DAG), and test_chart_render checks the repository path itself too.
+
+charts/movierecs-operators (the platform release) is an umbrella over seven third-party charts.
 Helm (v3 and v4) refuses to lint or template a chart whose Chart.yaml declares dependencies that
 are missing from charts/, even when their `condition` is false ("found in Chart.yaml, but missing
 in charts/ directory"). The sanctioned ways to satisfy it are `helm dependency build` (needs the
@@ -9,13 +15,11 @@ subchart (name and pinned version from Chart.yaml, no templates, no values), so 
 templates, values and schema are linted and rendered exactly as committed. The placeholders render
 nothing, so every check runs with the dependencies effectively disabled.
 
-The staged copy also refreshes files/dags/ from the repository's dags/ so the rendered DAG
-ConfigMap always carries the current DAG.
-
 CLI (same thing the tests do):
-    .venv/bin/python tests/charts/chart_offline.py stage DIR
+    .venv/bin/python tests/charts/chart_offline.py stage DIR [CHART_DIR]
     .venv/bin/python tests/charts/chart_offline.py template [PROFILE] [-- extra helm args]
-PROFILE is default, kind, production or operators.
+PROFILE is default, kind, production (charts/movierecs) or operators, airflow
+(charts/movierecs-operators).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "movierecs"
+OPERATORS_CHART = REPO / "charts" / "movierecs-operators"
 DAGS = REPO / "dags"
 HELM = Path(os.environ.get("HELM", REPO / ".tools" / "bin" / "helm"))
 RELEASE = "movierecs"
@@ -39,7 +44,11 @@ PROFILES = {
     "default": [],
     "kind": ["values-kind.yaml"],
     "production": ["values-production.yaml"],
-    "operators": ["values-operators.yaml"],
+}
+# Profiles of charts/movierecs-operators (its values.yaml is the platform release).
+OPERATORS_PROFILES = {
+    "operators": [],
+    "airflow": ["values-airflow.yaml"],
 }
 
 
@@ -81,7 +90,7 @@ def stage(dest: Path, chart: Path = CHART) -> Path:
                 }
             )
         )
-    if DAGS.is_dir():
+    if DAGS.is_dir() and (chart / "files" / "dags").is_dir():
         dag_dir = staged / "files" / "dags"
         dag_dir.mkdir(parents=True, exist_ok=True)
         for dag in DAGS.glob("*.py"):
@@ -90,7 +99,8 @@ def stage(dest: Path, chart: Path = CHART) -> Path:
 
 
 def profile_args(profile: str, chart: Path) -> list[str]:
-    return [arg for f in PROFILES[profile] for arg in ("-f", str(chart / f))]
+    files = (PROFILES | OPERATORS_PROFILES)[profile]
+    return [arg for f in files for arg in ("-f", str(chart / f))]
 
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -119,12 +129,13 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     if argv[0] == "stage":
-        print(stage(Path(argv[1])))
+        print(stage(Path(argv[1]), Path(argv[2]) if len(argv) > 2 else CHART))
         return 0
     profile = argv[1] if len(argv) > 1 and argv[1] != "--" else "default"
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    chart = OPERATORS_CHART if profile in OPERATORS_PROFILES else CHART
     with tempfile.TemporaryDirectory() as tmp:
-        sys.stdout.write(template(stage(Path(tmp)), profile, *extra))
+        sys.stdout.write(template(stage(Path(tmp), chart), profile, *extra))
     return 0
 
 

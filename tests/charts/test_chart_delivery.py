@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from chart_checks import K8S_VERSION, by_kind
-from chart_offline import CHART, DAGS, REPO
+from chart_offline import CHART, DAGS, OPERATORS_CHART, REPO
 
 CRD = yaml.safe_load((CHART / "crds" / "modeldeployments.movierecs.io.yaml").read_text())
 
@@ -89,7 +89,7 @@ def test_dag_configmap_carries_the_repository_dags(render) -> None:
     assert cms, "DAG ConfigMap not rendered"
     for dag in dags:
         assert cms[0]["data"][dag.name].rstrip("\n") == dag.read_text().rstrip("\n")
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    values = yaml.safe_load((OPERATORS_CHART / "values.yaml").read_text())
     mounted = {v["configMap"]["name"] for v in values["airflow"]["volumes"] if "configMap" in v}
     assert "movierecs-airflow-dags" in mounted
 
@@ -178,6 +178,11 @@ def test_skaffold_builds_and_deploys_with_kind_profile() -> None:
     app = next(r for r in releases if r["name"] == "movierecs")
     assert app["chartPath"] == "charts/movierecs"
     assert "charts/movierecs/values-kind.yaml" in app["valuesFiles"]
+    names = [r["name"] for r in releases]
+    assert names.index("movierecs-operators") < names.index("movierecs"), "operators (CRDs, webhooks) first"
+    operators = next(r for r in releases if r["name"] == "movierecs-operators")
+    assert operators["chartPath"] == "charts/movierecs-operators"
+    assert not operators.get("skipBuildDependencies"), "skaffold must fetch the operators chart's dependencies"
     for release in [*releases, *cfg["deploy"]["helm"]["releases"]]:
         for values_file in release.get("valuesFiles", []):
             assert (REPO / values_file).is_file(), values_file
@@ -195,5 +200,9 @@ def test_makefile_targets() -> None:
     for target in ("cluster-up", "cluster-down", "charts-lint"):
         assert re.search(rf"^{target}:", makefile, re.M), target
     assert "kind create cluster" in makefile
+    up = makefile[makefile.index("\ncluster-up:") : makefile.index("\ncluster-down:")]
+    assert "values-operators.yaml" not in makefile
+    assert up.index("movierecs-operators $(OPERATORS_CHART)") < up.index("movierecs $(CHART)")
+    assert "dependency update $(OPERATORS_CHART)" in up
     assert "kind delete cluster" in makefile
     assert (REPO / "docs" / "deploy.md").is_file()

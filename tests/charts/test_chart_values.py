@@ -1,4 +1,4 @@
-"""values.yaml, values.schema.json and Chart.yaml: documented, strict, pinned."""
+"""values.yaml, values.schema.json and Chart.yaml of both charts: documented, strict, pinned."""
 
 from __future__ import annotations
 
@@ -7,19 +7,35 @@ import re
 
 import pytest
 import yaml
-from chart_offline import CHART, dependencies
+from chart_offline import CHART, OPERATORS_CHART, dependencies
 from jsonschema import Draft7Validator
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
-DEP_KEYS = {d["name"] for d in dependencies()}
+OPERATORS_SCHEMA = json.loads((OPERATORS_CHART / "values.schema.json").read_text())
+DEP_NAMES = {
+    "strimzi-kafka-operator",
+    "altinity-clickhouse-operator",
+    "cloudnative-pg",
+    "kube-prometheus-stack",
+    "loki",
+    "alloy",
+    "airflow",
+}
+CHARTS = pytest.mark.parametrize("chart", [CHART, OPERATORS_CHART], ids=lambda c: c.name)
 
 
-def test_schema_is_valid_and_accepts_every_profile() -> None:
-    Draft7Validator.check_schema(SCHEMA)
-    validator = Draft7Validator(SCHEMA)
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+def _schema(chart):
+    return json.loads((chart / "values.schema.json").read_text())
+
+
+@CHARTS
+def test_schema_is_valid_and_accepts_every_profile(chart) -> None:
+    schema = _schema(chart)
+    Draft7Validator.check_schema(schema)
+    validator = Draft7Validator(schema)
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
     assert not list(validator.iter_errors(defaults))
-    for path in CHART.glob("values-*.yaml"):
+    for path in chart.glob("values-*.yaml"):
         merged = _merge(defaults, yaml.safe_load(path.read_text()))
         errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged)]
         assert not errors, f"{path.name}: {errors}"
@@ -47,24 +63,29 @@ def _objects(node, path=()):
                 yield from _objects(sub, path)
 
 
-def test_schema_is_strict_at_every_object_level() -> None:
+@CHARTS
+def test_schema_is_strict_at_every_object_level(chart) -> None:
     """additionalProperties: false everywhere, except string maps (labels, annotations,
     nodeSelector), Helm's `global` and the subchart blocks (their own schema validates them)."""
+    dep_keys = {d["name"] for d in dependencies(chart)}
     problems = []
-    for path, node in _objects(SCHEMA):
+    for path, node in _objects(_schema(chart)):
         extra = node.get("additionalProperties")
         if extra is False:
             continue
         if extra == {"type": "string"} and not node.get("properties"):
             continue  # a map of strings: keys are free, values are typed
-        if len(path) == 1 and (path[0] in DEP_KEYS or path[0] == "global"):
+        if len(path) == 1 and (path[0] in dep_keys or path[0] == "global"):
             continue
+        if len(path) == 3 and path[0] in dep_keys and path[2] == "[]":
+            continue  # Kubernetes Volume/VolumeMount items of a subchart block, checked by the subchart
         problems.append(".".join(path) or "<root>")
     assert not problems, f"objects without additionalProperties: false: {problems}"
 
 
-def test_schema_covers_exactly_the_values() -> None:
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+@CHARTS
+def test_schema_covers_exactly_the_values(chart) -> None:
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
 
     def walk(values, schema, path):
         props = schema.get("properties", {})
@@ -77,7 +98,21 @@ def test_schema_covers_exactly_the_values() -> None:
             if isinstance(value, dict):
                 walk(value, props[key], (*path, key))
 
-    walk(defaults, SCHEMA, ())
+    walk(defaults, _schema(chart), ())
+
+
+def test_operators_schema_is_strict_at_the_top_only() -> None:
+    assert OPERATORS_SCHEMA["additionalProperties"] is False
+    assert set(OPERATORS_SCHEMA["required"]) == DEP_NAMES
+    for name in DEP_NAMES:
+        block = OPERATORS_SCHEMA["properties"][name]
+        assert block["type"] == "object", name
+        assert block["properties"]["enabled"] == {"type": "boolean"}, name
+        assert block["additionalProperties"] is True, name
+    validator = Draft7Validator(OPERATORS_SCHEMA)
+    defaults = yaml.safe_load((OPERATORS_CHART / "values.yaml").read_text())
+    for bad in ({**defaults, "foo": {}}, {**defaults, "loki": True}, {**defaults, "alloy": {"enabled": "yes"}}):
+        assert list(validator.iter_errors(bad))
 
 
 @pytest.mark.parametrize(
@@ -87,6 +122,13 @@ def test_schema_covers_exactly_the_values() -> None:
 def test_unknown_key_is_rejected(render, override: str) -> None:
     with pytest.raises(RuntimeError, match=r"(?i)schema|additional"):
         render("default", "--set", override)
+
+
+@pytest.mark.parametrize("override", ["foo=bar", "loki=3", "alloy.enabled=maybe", "api.enabled=false"])
+def test_operators_chart_rejects_unknown_or_invalid_values(render, override: str) -> None:
+    """Helm enforces the operators chart's schema (api.* belongs to the other chart now)."""
+    with pytest.raises(RuntimeError, match=r"(?i)schema|additional|expected|mismatch"):
+        render("operators", "--set", override)
 
 
 @pytest.mark.parametrize(
@@ -103,9 +145,14 @@ def test_insecure_or_invalid_value_is_rejected(render, override: str) -> None:
         render("default", "--set", override)
 
 
-def test_every_value_is_documented() -> None:
+@pytest.mark.parametrize(
+    "values_file",
+    [CHART / "values.yaml", OPERATORS_CHART / "values.yaml", OPERATORS_CHART / "values-airflow.yaml"],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_every_value_is_documented(values_file) -> None:
     """helm-docs style: each key carries a `# --` comment, on itself or on an enclosing key."""
-    lines = (CHART / "values.yaml").read_text().splitlines()
+    lines = values_file.read_text().splitlines()
     stack: list[tuple[int, bool]] = []  # (indent, documented) of the enclosing keys
     undocumented = []
     for i, line in enumerate(lines):
@@ -130,28 +177,43 @@ def test_every_value_is_documented() -> None:
 
 
 def test_dependencies_are_pinned_and_conditional() -> None:
-    deps = {d["name"]: d for d in dependencies()}
-    assert set(deps) == {
-        "strimzi-kafka-operator",
-        "altinity-clickhouse-operator",
-        "cloudnative-pg",
-        "kube-prometheus-stack",
-        "loki",
-        "alloy",
-        "airflow",
-    }
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert not dependencies(CHART), "charts/movierecs must render offline: no dependencies"
+    deps = {d["name"]: d for d in dependencies(OPERATORS_CHART)}
+    assert set(deps) == DEP_NAMES
+    defaults = yaml.safe_load((OPERATORS_CHART / "values.yaml").read_text())
+    airflow = _merge(defaults, yaml.safe_load((OPERATORS_CHART / "values-airflow.yaml").read_text()))
     for name, dep in deps.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", str(dep["version"])), f"{name}: version not pinned"
         assert dep["repository"].startswith("https://"), name
         assert dep["condition"] == f"{name}.enabled", name
-        assert defaults[name]["enabled"] is False, f"{name} must be off by default"
+        # the platform release installs the six operators/stacks; the Airflow release only Airflow
+        assert defaults[name]["enabled"] is (name != "airflow"), name
+        assert airflow[name]["enabled"] is (name == "airflow"), name
 
 
-def test_chart_metadata() -> None:
-    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    assert chart["apiVersion"] == "v2"
-    assert chart["type"] == "application"
-    assert re.fullmatch(r"\d+\.\d+\.\d+", chart["version"])
-    assert (CHART / "templates" / "NOTES.txt").is_file()
-    assert (CHART / "templates" / "_helpers.tpl").is_file()
+def test_the_two_charts_agree() -> None:
+    """Names the operators chart hard-codes match the app chart's values."""
+    app = yaml.safe_load((CHART / "values.yaml").read_text())
+    ops = yaml.safe_load((OPERATORS_CHART / "values.yaml").read_text())
+    mounted = {v["configMap"]["name"] for v in ops["airflow"]["volumes"] if "configMap" in v}
+    assert app["airflowDags"]["configMapName"] in mounted
+    kind = yaml.safe_load((CHART / "values-kind.yaml").read_text())
+    assert kind["monitoring"]["labels"]["release"] == "movierecs-operators"
+    assert kind["networkPolicy"]["monitoringNamespaceLabels"]["kubernetes.io/metadata.name"] == "movierecs-system"
+    loki_url = "http://movierecs-operators-loki.movierecs-system.svc:3100"
+    (loki_ds,) = [d for d in ops["kube-prometheus-stack"]["grafana"]["additionalDataSources"] if d["type"] == "loki"]
+    assert loki_ds["url"] == loki_url
+    assert f'"{loki_url}/loki/api/v1/push"' in ops["alloy"]["alloy"]["configMap"]["content"]
+
+
+@CHARTS
+def test_chart_metadata(chart) -> None:
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    assert meta["apiVersion"] == "v2"
+    assert meta["name"] == chart.name
+    assert meta["type"] == "application"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", meta["version"])
+    assert (chart / "templates" / "NOTES.txt").is_file()
+    assert (chart / "README.md").is_file()
+    if chart == CHART:
+        assert (chart / "templates" / "_helpers.tpl").is_file()

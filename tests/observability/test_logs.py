@@ -1,6 +1,6 @@
 """Log pipeline (checked statically: no Alloy or Loki server here): JSON app logs -> Alloy -> Loki.
 
-The Alloy config lives in charts/movierecs/values-operators.yaml (the operators release). It must parse the
+The Alloy config lives in charts/movierecs-operators/values.yaml (the operators release). It must parse the
 JSON fields the app writes (src/movierecs/logs.py) and keep Loki labels low-cardinality: user_id and
 request_id travel as structured metadata, never as labels.
 """
@@ -19,7 +19,7 @@ from observability_helpers import CHART
 
 from movierecs import logs
 
-OPERATORS_VALUES = CHART / "values-operators.yaml"
+OPERATORS_VALUES = CHART.parent / "movierecs-operators" / "values.yaml"
 PER_REQUEST_FIELDS = {"request_id", "user_id", "model_version"}
 ALLOWED_LABELS = {"namespace", "pod", "container", "app", "level"}
 
