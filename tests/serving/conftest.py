@@ -56,8 +56,11 @@ def seen_items(ml100k_dir: Path) -> dict[int, set[int]]:
 
 @pytest.fixture(scope="session")
 def catalog_items(ml100k_dir: Path) -> set[int]:
-    return {int(line.split("|", 1)[0])
-            for line in (ml100k_dir / "ml-100k" / "u.item").read_text(encoding="latin-1").splitlines() if line}
+    return {
+        int(line.split("|", 1)[0])
+        for line in (ml100k_dir / "ml-100k" / "u.item").read_text(encoding="latin-1").splitlines()
+        if line
+    }
 
 
 def make_settings(home: Path, bundle_dir: Path, **overrides: Any) -> Settings:
@@ -82,6 +85,7 @@ def make_settings(home: Path, bundle_dir: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 def make_app(tmp_path: Path, bundle_dir: Path, bundle: Bundle) -> AppFactory:
     """Build an app over the session bundle; keyword arguments override Settings fields."""
+
     def factory(**overrides: Any) -> FastAPI:
         return create_app(make_settings(tmp_path / "home", bundle_dir, **overrides), bundle=bundle)
 

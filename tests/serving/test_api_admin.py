@@ -21,8 +21,13 @@ def version_served(client: TestClient) -> str:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer "}, {"Authorization": "Basic dDp0"},
-     {"Authorization": "t"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dDp0"},
+        {"Authorization": "t"},
+    ],
 )
 def test_reload_without_valid_token_is_401(client: TestClient, headers: dict[str, str]) -> None:
     before = version_served(client)

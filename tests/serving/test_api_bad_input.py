@@ -93,8 +93,9 @@ def test_rejected_batch_is_not_applied(client: TestClient) -> None:
     user = 800_100
     before = client.get(f"/v1/recommendations/{user}").json()
     top = before["items"][0]["item_id"]
-    assert_error(client.post("/v1/events", json=[{**LIKE, "user_id": user, "item_id": top},
-                                                  {**LIKE, "item_id": 999_999}]), 422)
+    assert_error(
+        client.post("/v1/events", json=[{**LIKE, "user_id": user, "item_id": top}, {**LIKE, "item_id": 999_999}]), 422
+    )
     after = client.get(f"/v1/recommendations/{user}").json()
     assert after["strategy"] == "popular"
     assert after["items"] == before["items"]

@@ -27,15 +27,17 @@ def _free_port() -> int:
 def _env(home: Path) -> dict[str, str]:
     """The parent's environment without any stack URLs (scripts/test.sh exports them), embedded mode."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIERECS_", "MLFLOW_"))}
-    env.update({
-        "MOVIERECS_HOME": str(home),
-        "MOVIERECS_EVENT_BUS_URL": "memory://",
-        "MOVIERECS_CATALOG_URL": f"sqlite:///{home / 'catalog.sqlite'}",
-        "MOVIERECS_INTERACTIONS_URL": f"chdb://{home / 'interactions.chdb'}",
-        "MOVIERECS_EMBEDDED_SINK": "false",
-        "MOVIERECS_LOG_LEVEL": "WARNING",
-        "OPENBLAS_NUM_THREADS": "1",
-    })
+    env.update(
+        {
+            "MOVIERECS_HOME": str(home),
+            "MOVIERECS_EVENT_BUS_URL": "memory://",
+            "MOVIERECS_CATALOG_URL": f"sqlite:///{home / 'catalog.sqlite'}",
+            "MOVIERECS_INTERACTIONS_URL": f"chdb://{home / 'interactions.chdb'}",
+            "MOVIERECS_EMBEDDED_SINK": "false",
+            "MOVIERECS_LOG_LEVEL": "WARNING",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+    )
     return env
 
 
@@ -44,8 +46,12 @@ def test_cli_serve_over_tcp(bundle_dir: Path, tmp_path: Path) -> None:
     assert MOVIERECS.is_file(), f"{MOVIERECS} missing: install the package into the venv"
     port = _free_port()
     log = (tmp_path / "serve.log").open("w+b")
-    proc = subprocess.Popen([str(MOVIERECS), "serve", "--model", str(bundle_dir), "--port", str(port)],
-                            env=_env(tmp_path / "home"), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(MOVIERECS), "serve", "--model", str(bundle_dir), "--port", str(port)],
+        env=_env(tmp_path / "home"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -122,8 +122,9 @@ def test_bus_unavailable_is_503_with_retry_after(app: FastAPI) -> None:
         original = bus.publish
         bus.publish = refuse
         try:
-            r = client.post("/v1/events", json={"user_id": user, "item_id": before["items"][0]["item_id"],
-                                                "type": "like"})
+            r = client.post(
+                "/v1/events", json={"user_id": user, "item_id": before["items"][0]["item_id"], "type": "like"}
+            )
         finally:
             bus.publish = original
         assert r.status_code == 503, r.text

@@ -54,8 +54,14 @@ def test_metrics(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
-    for name in ("movierecs_recommendations_total", "movierecs_foldin_seconds", "movierecs_model_info",
-                 "movierecs_reloads_total", "movierecs_events_total", "http_request_duration_seconds"):
+    for name in (
+        "movierecs_recommendations_total",
+        "movierecs_foldin_seconds",
+        "movierecs_model_info",
+        "movierecs_reloads_total",
+        "movierecs_events_total",
+        "http_request_duration_seconds",
+    ):
         assert name in text, f"{name} missing from /metrics"
     assert _sample(text, "movierecs_recommendations_total", strategy="ials", model_version="local") == 1
     assert _sample(text, "movierecs_recommendations_total", strategy="popular") == 1

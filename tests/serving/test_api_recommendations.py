@@ -77,8 +77,10 @@ def test_exclude_seen(client: TestClient, seen_items: dict[int, set[int]]) -> No
 
 
 @pytest.mark.parametrize("user_id", [WARM_USER, COLD_USER])
-@pytest.mark.parametrize(("genres", "wanted"), [("Comedy", {"Comedy"}), ("horror", {"Horror"}),
-                                                 ("Film-Noir,Western", {"Film-Noir", "Western"})])
+@pytest.mark.parametrize(
+    ("genres", "wanted"),
+    [("Comedy", {"Comedy"}), ("horror", {"Horror"}), ("Film-Noir,Western", {"Film-Noir", "Western"})],
+)
 def test_genre_filter(client: TestClient, user_id: int, genres: str, wanted: set[str]) -> None:
     body = recs(client, user_id, k=20, genres=genres)
     assert len(body["items"]) > 0
