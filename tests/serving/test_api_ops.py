@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from serving_helpers import AUTH, WARM_USER
 
@@ -98,3 +99,14 @@ def test_docs(client: TestClient) -> None:
     assert r.status_code == 200
     assert "swagger" in r.text.lower()
     assert "/openapi.json" in r.text
+
+
+def test_metrics_expose_the_training_time_of_the_served_model(client: TestClient, bundle) -> None:
+    text = client.get("/metrics").text
+    stages = bundle.meta["training_seconds"]
+    assert set(stages) >= {"fit", "evaluate"}
+    for stage, seconds in stages.items():
+        line = next(
+            x for x in text.splitlines() if x.startswith(f'movierecs_model_training_seconds{{stage="{stage}"}}')
+        )
+        assert float(line.split()[-1]) == pytest.approx(seconds)

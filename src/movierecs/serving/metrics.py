@@ -33,6 +33,9 @@ class ApiMetrics:
             "movierecs_model_trained_timestamp_seconds", "When the served model was trained", registry=r
         )
         self.model_age = Gauge("movierecs_model_age_seconds", "Age of the served model", registry=r)
+        self.training_seconds = Gauge(
+            "movierecs_model_training_seconds", "Training time of the served model by stage", ["stage"], registry=r
+        )
         self.offline_metric = Gauge(
             "movierecs_model_offline_metric",
             "Offline metrics of the served model (from training)",
@@ -64,6 +67,11 @@ class ApiMetrics:
             trained_ts = time.time()
         self.model_trained.set(trained_ts)
         self.model_age.set_function(lambda: time.time() - trained_ts)
+        self.training_seconds.clear()
+        stages = meta.get("training_seconds", {})
+        if isinstance(stages, dict):
+            for stage, value in stages.items():
+                self.training_seconds.labels(str(stage)).set(float(value))
         self.offline_metric.clear()
         metrics = meta.get("metrics", {})
         if isinstance(metrics, dict):

@@ -115,6 +115,7 @@ def run_training(
         "metrics": metrics,
         "protocol": protocol.model_dump(),
         "config": config.model_dump(mode="json"),
+        "training_seconds": seconds,
     }
     bundle = Bundle(model, meta)
     bundle_dir = output_dir or Path(tempfile.mkdtemp(prefix="movierecs-bundle-"))
