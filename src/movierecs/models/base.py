@@ -87,7 +87,7 @@ class Recommender(ABC, Generic[ConfigT]):
         """Item *indices* and scores for one user, best first (empty if the model can't serve them)."""
         self._check_ready(k)
         user_idx = self.users.index_of(user_id)
-        scores = self._scores(user_idx, profile)
+        scores = self._scores(user_idx, self._profile(user_id, profile))
         if scores is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
         exclude = self.seen(user_idx) if exclude_seen else None
@@ -120,6 +120,10 @@ class Recommender(ABC, Generic[ConfigT]):
                 Columns.Score: cat(out_scores, np.float64),
             }
         )
+
+    def _profile(self, user_id: int, profile: Profile | None) -> Profile | None:
+        """The demographics to use for a user: the given ones, else what the model knows (hook)."""
+        return profile
 
     @abstractmethod
     def _scores(self, user_idx: int, profile: Profile | None) -> np.ndarray | None:

@@ -92,20 +92,10 @@ class HybridRecommender(Recommender[HybridConfig]):
         scores = self.ials._scores(user_idx, profile)
         if scores is not None:
             return scores
-        if profile is None and user_idx >= 0:
-            profile = self.popular.profiles.get(int(self.users.external[user_idx]))
         return self.popular._scores(user_idx, profile)
 
-    def recommend_one(
-        self,
-        user_id: int,
-        k: int = 10,
-        exclude_seen: bool = True,
-        allowed: np.ndarray | None = None,
-        profile: Profile | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        profile = self.popular.profile_of(user_id, profile)
-        return super().recommend_one(user_id, k, exclude_seen, allowed, profile)
+    def _profile(self, user_id: int, profile: Profile | None) -> Profile | None:
+        return self.popular.profile_of(user_id, profile)
 
     def user_history(self, user_idx: int) -> tuple[np.ndarray, np.ndarray]:
         """(item indices, weights) of a known user's training history."""

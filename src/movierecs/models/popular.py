@@ -106,20 +106,11 @@ class PopularRecommender(Recommender[PopularConfig]):
         return profile if profile is not None else self.profiles.get(user_id)
 
     def _scores(self, user_idx: int, profile: Profile | None) -> np.ndarray | None:
-        if profile is None and user_idx >= 0:
-            profile = self.profiles.get(int(self.users.external[user_idx]))
         seg = self.segment_of(profile)
         return self.segment_scores[seg] if seg >= 0 else self.global_scores
 
-    def recommend_one(
-        self,
-        user_id: int,
-        k: int = 10,
-        exclude_seen: bool = True,
-        allowed: np.ndarray | None = None,
-        profile: Profile | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return super().recommend_one(user_id, k, exclude_seen, allowed, self.profile_of(user_id, profile))
+    def _profile(self, user_id: int, profile: Profile | None) -> Profile | None:
+        return self.profile_of(user_id, profile)
 
     def _state(self) -> dict[str, np.ndarray]:
         uids = np.array(sorted(self.profiles), dtype=np.int64)
