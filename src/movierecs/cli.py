@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from movierecs.data.loaders import DATASETS
 from movierecs.exceptions import MovieRecsError, PromotionRefusedError
@@ -45,25 +44,11 @@ def data_download(
     dest: Annotated[Path | None, typer.Option(help="target folder (default MOVIERECS_DATA_DIR)")] = None,
 ) -> None:
     """Download a MovieLens dataset from GroupLens, verify its checksum and unpack it."""
-    from movierecs.data.download import ensure_dataset
+    from movierecs.data.fetch import fetch_dataset
 
     settings = _settings()
     data_dir = (dest or settings.resolved_data_dir()).expanduser()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{dataset}", total=None)
-        folder, fetched = ensure_dataset(
-            dataset,
-            data_dir,
-            settings.download_base_url,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    folder, fetched = fetch_dataset(dataset, data_dir, settings.download_base_url, console)
     console.print(f"{dataset}: {'downloaded and verified' if fetched else 'already present'} in {folder}")
 
 

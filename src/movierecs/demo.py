@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress
 
 from movierecs.settings import Settings
 
@@ -17,7 +16,7 @@ DATASET = "ml-100k"
 
 def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     """Idempotent: download if absent, load stores if empty, train+promote if no champion."""
-    from movierecs.data.download import ensure_dataset
+    from movierecs.data.fetch import fetch_dataset
     from movierecs.data.loaders import load_dataset
     from movierecs.evaluation.protocol import EvalProtocol
     from movierecs.loading import load_into_stores
@@ -29,16 +28,7 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     data_dir = settings.resolved_data_dir()
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task(f"downloading {DATASET}", total=None)
-        _, fetched = ensure_dataset(
-            DATASET,
-            data_dir,
-            settings.download_base_url,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    _, fetched = fetch_dataset(DATASET, data_dir, settings.download_base_url, console)
     console.print(f"data: {DATASET} {'downloaded to' if fetched else 'found in'} {data_dir}")
     timings["data"] = time.perf_counter() - tick
 
