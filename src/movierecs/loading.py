@@ -37,11 +37,12 @@ def load_into_stores(settings: Settings, raw: RawData, progress: Callable[[str],
     store = make_interaction_store(settings.interactions)
     try:
         store.migrate()
-        events = raw_to_events(raw)
-        for start in range(0, len(events), CHUNK):
-            store.write(events[start : start + CHUNK])
-            say(f"interactions: {min(start + CHUNK, len(events))}/{len(events)} written")
+        n = len(raw.interactions)
+        # converted chunk by chunk: 25M event objects at once would not fit in memory
+        for start in range(0, n, CHUNK):
+            store.write(raw_to_events(raw, start, start + CHUNK))
+            say(f"interactions: {min(start + CHUNK, n)}/{n} written")
         total = store.count()
     finally:
         store.close()
-    return {"items": n_items, "users": n_users, "interactions": len(events), "stored_interactions": total}
+    return {"items": n_items, "users": n_users, "interactions": n, "stored_interactions": total}

@@ -99,9 +99,9 @@ def extract_from_stores(settings: Settings, until: pd.Timestamp | None = None) -
     return RawData(inter, items, users, "store").with_items_from_interactions()
 
 
-def raw_to_events(raw: RawData) -> list[Event]:
-    """Dataset rows as events with deterministic ids (idempotent loading)."""
-    inter = raw.interactions
+def raw_to_events(raw: RawData, start: int = 0, stop: int | None = None) -> list[Event]:
+    """Dataset rows ``[start, stop)`` as events with deterministic ids (idempotent loading)."""
+    inter = raw.interactions.iloc[start:stop]
     ts = pd.to_datetime(inter[Columns.Datetime]).dt.tz_localize("UTC")
     out = []
     for u, i, t, v, when in zip(
