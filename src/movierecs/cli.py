@@ -201,11 +201,14 @@ def consume(
     batch_size: Annotated[int, typer.Option(help="records per batch at most")] = 10_000,
     batch_wait_ms: Annotated[int, typer.Option(help="longest a batch waits to fill")] = 500,
     metrics_port: Annotated[int | None, typer.Option(help="/metrics and /healthz port (default: settings)")] = None,
+    group: Annotated[str, typer.Option(help="Kafka consumer group")] = "movierecs-consumer",
 ) -> None:
     """Kafka interactions topic -> interaction store (insert, then commit: at least once)."""
     from movierecs.streaming.consumer import main as consumer_main
 
-    consumer_main(_settings(), batch_size=batch_size, batch_wait_s=batch_wait_ms / 1000, metrics_port=metrics_port)
+    consumer_main(
+        _settings(), group_id=group, batch_size=batch_size, batch_wait_s=batch_wait_ms / 1000, metrics_port=metrics_port
+    )
 
 
 @app.command()
