@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierecs.columns import Columns
-from movierecs.data.container import RawData, empty_items, empty_users
+from movierecs.data.container import RawData
 from movierecs.domain.idmap import IdMap
 from movierecs.domain.weighting import Weighting, apply_weighting
 from movierecs.exceptions import DataError
@@ -46,19 +46,6 @@ class TrainingSet:
         mark = watermark if watermark is not None else inter[Columns.Datetime].max()
         weighted = apply_weighting(inter, weighting)
         return cls(weighted, raw.items, raw.users, pd.Timestamp(mark), raw.fingerprint())
-
-    @classmethod
-    def from_frame(cls, interactions: pd.DataFrame, watermark: pd.Timestamp | None = None) -> TrainingSet:
-        """Wrap already weighted interactions (tests, splits)."""
-        mark = watermark if watermark is not None else interactions[Columns.Datetime].max()
-        return cls(interactions.reset_index(drop=True), empty_items(), empty_users(), pd.Timestamp(mark))
-
-    def with_interactions(self, interactions: pd.DataFrame) -> TrainingSet:
-        """Same attributes, other interactions (e.g. the train part of a split)."""
-        mark = interactions[Columns.Datetime].max() if len(interactions) else self.watermark
-        return TrainingSet(
-            interactions.reset_index(drop=True), self.items, self.users, pd.Timestamp(mark), self.fingerprint
-        )
 
     def matrix(self, users: IdMap, items: IdMap) -> sp.csr_matrix:
         """(users × items) CSR of weights; explicit zeros are kept (they mark seen items)."""

@@ -23,7 +23,7 @@ class OnlineState:
         self._events: OrderedDict[int, dict[int, tuple[str, float | None, datetime]]] = OrderedDict()
         self._seen_ids: OrderedDict[str, None] = OrderedDict()
         self._max_users, self._max_ids = max_users, max_event_ids
-        self.version = 0  # bumps on every change: cache key for folded vectors
+        self.version = 0  # bumps on every applied change (one per new event_id)
 
     def apply(self, event: Event, watermark: datetime | None) -> bool:
         """Record an event; False if it was already applied or is older than the watermark."""

@@ -81,7 +81,6 @@ class RecommendationService:
         self.challenger = self._make_live(challenger) if challenger is not None else None
         self.challenger_percent, self.ab_salt = challenger_percent, ab_salt
         self.items: dict[int, ItemInfo] = {}
-        self.profiles: dict[int, dict[str, Any]] = {}
         self.strategy_counts: Counter[str] = Counter()
         self._vectors: dict[tuple[str, int], np.ndarray] = {}
         self._served: OrderedDict[int, dict[int, tuple[str, str, datetime]]] = OrderedDict()
