@@ -238,6 +238,8 @@ def test_prometheus_scrapes_the_custom_series(prometheus: str, traffic: dict[str
             _value(prometheus, 'sum(movierecs_recommendations_total{job="movierecs-api"})') >= 3
             and _value(prometheus, 'sum(movierecs_foldin_seconds_count{job="movierecs-api"})') >= 1
             and _value(prometheus, "sum(movierecs_clicks_total)") >= 1
+            # both targets scraped at least once (the consumer's first scrape can trail the API's)
+            and _value(prometheus, "count(up == 1)") >= 2
         )
 
     _wait_until(arrived, "custom series in Prometheus", WAIT_S)
