@@ -21,7 +21,8 @@ demo: install ## run the whole loop embedded (no servers): data, train, API on :
 test: install ## everything: unit, contract, model, integration (starts/stops the local stack), charts, DAGs
 	scripts/test.sh
 
-test-unit: install ## fast tests only, no servers
+test-unit: install ## fast tests only, no servers (doctests, unit, model)
+	$(BIN)/pytest -q --doctest-modules src/movierecs --ignore=src/movierecs/ui/app.py
 	$(BIN)/pytest -q tests/unit tests/model
 
 stack-up: ## start the local stack (PostgreSQL, ClickHouse, Kafka broker, MLflow, Prometheus); writes .stack/env

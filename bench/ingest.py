@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from movierecs.adapters.factory import make_interaction_store
 from movierecs.adapters.kafka import KafkaEventBus, producer_config
+from movierecs.composition import event_stream, interaction_store
 from movierecs.events import Event
 from movierecs.ports import InteractionStore
 from movierecs.settings import Settings
@@ -146,8 +146,8 @@ async def bench_drain(settings: Settings, n: int, batch_size: int) -> dict[str, 
     produce_rate = await preproduce(bootstrap, settings.kafka_topic, n)
     writes: list[float] = []
 
-    def factory(url: str) -> InteractionStore:
-        store = make_interaction_store(url)
+    def factory() -> InteractionStore:
+        store = interaction_store(settings.interactions)
         original = store.write
 
         def write(events: Sequence[Event]) -> int:
@@ -158,8 +158,8 @@ async def bench_drain(settings: Settings, n: int, batch_size: int) -> dict[str, 
         store.write = write  # type: ignore[method-assign]
         return store
 
-    consumer = Consumer(settings, group_id=f"bench-{uuid.uuid4().hex[:8]}", policy=BatchPolicy(batch_size, 0.5),
-                        store_factory=factory)  # fmt: skip
+    consumer = Consumer(event_stream(settings, f"bench-{uuid.uuid4().hex[:8]}"), factory,
+                        policy=BatchPolicy(batch_size, 0.5))  # fmt: skip
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
     while consumer.metrics.events._value.get() < n:
@@ -181,10 +181,9 @@ async def bench_latency(settings: Settings, rate: int, seconds: float) -> dict[s
     bootstrap = settings.event_bus_url.removeprefix("kafka://")
     stamps: dict[uuid.UUID, float] = {}
     consumer = Consumer(
-        settings,
-        group_id=f"bench-lat-{uuid.uuid4().hex[:8]}",
+        event_stream(settings, f"bench-lat-{uuid.uuid4().hex[:8]}"),
+        lambda: TimedStore(interaction_store(settings.interactions), stamps),
         policy=BatchPolicy(10_000, 0.1),
-        store_factory=lambda url: TimedStore(make_interaction_store(url), stamps),
     )
     task = asyncio.create_task(consumer.run())
     bus = KafkaEventBus(bootstrap, settings.kafka_topic, settings.kafka_partitions)
@@ -284,7 +283,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"  drain steady (after 1st batch): {drain['steady_rate']:>8,.0f} events/s ({drain['batches']:.0f} batches)"
         )
-        store = make_interaction_store(settings.interactions)
+        store = interaction_store(settings.interactions)
         stored = store.count()
         store.close()
         print(f"  stored distinct: {stored:,} of {args.events:,}")

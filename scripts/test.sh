@@ -13,6 +13,9 @@ if [ -x scripts/stack.sh ]; then
   set -a; . .stack/env; set +a
 fi
 
+# --- the Examples sections of src/ (doctests; ui/app.py is a Streamlit script, not a module) ---
+.venv/bin/pytest -q --doctest-modules src/movierecs --ignore=src/movierecs/ui/app.py || status=$?
+
 # --- Python test families in the app venv (unit, contract, model, integration, charts, operators) ---
 .venv/bin/pytest tests --ignore=tests/dags || status=$?
 

@@ -60,15 +60,13 @@ def load(
     users: Annotated[Path | None, typer.Option(help="users CSV: user_id[,age][,gender][,occupation]")] = None,
 ) -> None:
     """Load a dataset into the configured stores (idempotent: loading twice doesn't duplicate)."""
-    from movierecs.loading import load_into_stores
+    from movierecs.composition import training_ports
 
     if not dataset and not interactions:
         raise typer.BadParameter("give --dataset or --interactions")
-    settings = _settings()
-    from movierecs.wiring import load_source
-
-    raw = load_source(settings, dataset, interactions, items, users)
-    counts = load_into_stores(settings, raw, progress=lambda msg: console.print(msg))
+    ports = training_ports(_settings())
+    raw = ports.read_data(dataset, interactions, items, users)
+    counts = ports.load(raw, progress=lambda msg: console.print(msg))
     console.print(json.dumps(counts))
 
 
@@ -94,18 +92,24 @@ def train(
     ] = None,
 ) -> None:
     """Fit the hybrid model, evaluate it next to popularity, log to MLflow, register a version."""
-    from movierecs.training.commands import train_command
+    from movierecs.composition import training_ports
+    from movierecs.training.commands import parse_watermark, train_command
 
     _limit_blas_threads()
+    settings = _settings()
+    ports = training_ports(settings)
+    mark = parse_watermark(watermark)
+    with console.status("loading data"):
+        raw = ports.read_data(dataset, interactions, until=mark)
     train_command(
-        _settings(),
+        settings,
         console,
-        dataset=dataset,
-        interactions=interactions,
-        register=register,
+        raw=raw,
+        dataset_name=dataset or (interactions.name if interactions else "store"),
+        registry=ports.registry() if register else None,
         output_dir=output_dir,
         tune=tune,
-        watermark=watermark,
+        watermark=mark,
         weighting=weighting,
         overrides={"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha},
         promote=promote_after,
@@ -126,20 +130,21 @@ def evaluate(
     model: Annotated[str | None, typer.Option(help="bundle dir or models:/ URI: take its config")] = None,
 ) -> None:
     """Offline evaluation: hybrid, iALS, segment and global popularity per user slice."""
+    from movierecs.composition import training_ports
     from movierecs.training.commands import evaluate_command
 
     _limit_blas_threads()
+    ports = training_ports(_settings())
+    raw = ports.read_data(dataset, interactions)
     evaluate_command(
-        _settings(),
         console,
-        dataset=dataset,
-        interactions=interactions,
+        raw=raw,
         split=split,
         test_fraction=test_fraction,
         k=k,
         json_path=json_path,
         weightings=weightings,
-        model=model,
+        config=ports.bundles().load(model).model.config if model else None,
     )
 
 
@@ -152,10 +157,12 @@ def recommend(
     output: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None,
 ) -> None:
     """Batch recommendations as CSV: user_id,item_id,rank,score. Unknown users get the cold-start list."""
+    from movierecs.composition import training_ports
     from movierecs.training.commands import recommend_command
 
     _limit_blas_threads()
-    recommend_command(_settings(), model=model, users=user or [], users_file=users_file, k=k, output=output)
+    bundle = training_ports(_settings()).bundles().load(model)
+    recommend_command(bundle, users=user or [], users_file=users_file, k=k, output=output)
 
 
 @app.command()
@@ -169,10 +176,18 @@ def promote(
     ] = None,
 ) -> None:
     """Move the alias to a version if it passes the quality gate; exit code 3 when refused."""
+    from movierecs.composition import training_ports
     from movierecs.training.commands import promote_command
 
+    settings = _settings()
     promote_command(
-        _settings(), console, version=version, alias=alias, tolerance=tolerance, force=force, json_path=json_path
+        training_ports(settings).registry(),
+        console,
+        version=version,
+        alias=alias or settings.model_alias,
+        tolerance=tolerance,
+        force=force,
+        json_path=json_path,
     )
 
 
@@ -187,13 +202,13 @@ def serve(
     """Run the recommendation API (FastAPI + uvicorn)."""
     import uvicorn
 
-    from movierecs.serving.app import create_app
+    from movierecs.composition import build_api
 
     _limit_blas_threads()
     settings = _settings()
     if model:
         settings = settings.model_copy(update={"model_uri": model})
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(build_api(settings), host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -204,11 +219,15 @@ def consume(
     group: Annotated[str, typer.Option(help="Kafka consumer group")] = "movierecs-consumer",
 ) -> None:
     """Kafka interactions topic -> interaction store (insert, then commit: at least once)."""
-    from movierecs.streaming.consumer import main as consumer_main
+    import asyncio
 
-    consumer_main(
-        _settings(), group_id=group, batch_size=batch_size, batch_wait_s=batch_wait_ms / 1000, metrics_port=metrics_port
-    )
+    from movierecs.composition import build_consumer
+    from movierecs.streaming.consumer import run_consumer
+
+    settings = _settings()
+    port = metrics_port if metrics_port is not None else settings.consumer_metrics_port
+    consumer = build_consumer(settings, group_id=group, batch_size=batch_size, batch_wait_s=batch_wait_ms / 1000)
+    asyncio.run(run_consumer(consumer, metrics_port=port))
 
 
 @app.command()

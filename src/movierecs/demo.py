@@ -16,15 +16,14 @@ DATASET = "ml-100k"
 
 def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     """Idempotent: download if absent, load stores if empty, train+promote if no champion."""
+    from movierecs.composition import training_ports
     from movierecs.data.fetch import fetch_dataset
     from movierecs.data.loaders import load_dataset
     from movierecs.evaluation.protocol import EvalProtocol
-    from movierecs.loading import load_into_stores
     from movierecs.models.hybrid import HybridConfig
-    from movierecs.training.commands import promote_command
-    from movierecs.training.pipeline import run_training
-    from movierecs.wiring import extract_from_stores, registry
+    from movierecs.training.lifecycle import train_register_promote
 
+    ports = training_ports(settings)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     data_dir = settings.resolved_data_dir()
@@ -32,18 +31,11 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     console.print(f"data: {DATASET} {'downloaded to' if fetched else 'found in'} {data_dir}")
     timings["data"] = time.perf_counter() - tick
 
-    from movierecs.adapters.factory import make_interaction_store
-
-    store = make_interaction_store(settings.interactions)
-    try:
-        store.migrate()
-        stored = store.count()
-    finally:
-        store.close()
+    stored = ports.stored_interactions()
     if stored == 0:
         tick = time.perf_counter()
         with console.status("loading the embedded stores"):
-            counts = load_into_stores(settings, load_dataset(DATASET, data_dir))
+            counts = ports.load(load_dataset(DATASET, data_dir))
         timings["load"] = time.perf_counter() - tick
         console.print(
             f"stores: {counts['interactions']} interactions, {counts['items']} titles, {counts['users']} viewers loaded"
@@ -51,28 +43,29 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     else:
         console.print(f"stores: {stored} interactions already loaded")
 
-    reg = registry(settings)
-    champion = reg.version_for_alias(settings.model_alias)
+    registry = ports.registry()
+    champion = registry.version_for_alias(settings.model_alias)
     if champion is None:
         tick = time.perf_counter()
         with console.status("training (extract from the store, evaluate, fit)") as status:
-            raw = extract_from_stores(settings)
-            outcome = run_training(
-                raw, HybridConfig(), EvalProtocol(), dataset_name=DATASET, step=lambda msg: status.update(msg)
+            raw = ports.read_data()
+            result = train_register_promote(
+                raw,
+                HybridConfig(),
+                EvalProtocol(),
+                registry,
+                dataset_name=DATASET,
+                promote_to=settings.model_alias,
+                step=lambda msg: status.update(msg),
             )
-            status.update("registering in MLflow")
-            registered = reg.log_training(
-                outcome.bundle_dir,
-                outcome.params,
-                outcome.metrics,
-                outcome.plots,
-                tags={"watermark": outcome.bundle.watermark},
-            )
-        promote_command(settings, console, version=registered.version, alias=None, tolerance=0.02, force=False)
         timings["train"] = time.perf_counter() - tick
-        m = outcome.metrics
+        assert result.registered is not None
+        assert result.promotion is not None
+        if result.promotion.promoted:
+            console.print(f"promoted version {result.promotion.version} to {result.promotion.alias}")
+        m = result.outcome.metrics
         console.print(
-            f"model: version {registered.version}, NDCG@10 {m['ndcg_at_10']:.3f} "
+            f"model: version {result.registered.version}, NDCG@10 {m['ndcg_at_10']:.3f} "
             f"(popularity {m['baseline.ndcg_at_10']:.3f})"
         )
     else:
@@ -83,7 +76,7 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
 def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port: int) -> None:
     import uvicorn
 
-    from movierecs.serving.app import create_app
+    from movierecs.composition import build_api
 
     started = time.perf_counter()
     if not settings.admin_token:
@@ -117,7 +110,7 @@ def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port
         "  Ctrl-C stops everything.\n"
     )
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(build_api(settings), host=host, port=port, log_config=None, access_log=False)
     finally:
         if ui is not None:
             ui.terminate()

@@ -1,20 +1,30 @@
-"""The interaction event: what the API accepts, the bus carries and the stores keep.
+"""The interaction event and its one codec: what the API accepts, the bus carries and the stores keep.
 
 Wire format (DESIGN.md §3, contract): JSON with ``event_id`` (UUID, always set on the bus),
-``user_id``, ``item_id``, ``type``, ``value`` and ``ts`` (ISO-8601).
+``user_id``, ``item_id``, ``type``, ``value`` and ``ts`` (ISO-8601). Every producer and consumer
+goes through this module: :meth:`Event.to_json` / :meth:`Event.kafka_key` to write,
+:func:`decode` for one record off the bus (the consumer, the replicas' tail, the dead-letter
+reasons) and :func:`decode_request` for an API body of one event or a list.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from movierecs.exceptions import BatchTooLargeError, InvalidEventsError
 
 MAX_ID = 2**63 - 1
+#: Most events one API request may carry.
+MAX_BATCH = 1000
+#: Longest error text carried in a dead-letter header.
+MAX_ERROR_CHARS = 1000
 PositiveId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -65,3 +75,110 @@ class Event(BaseModel):
 
     def kafka_key(self) -> bytes:
         return str(self.user_id).encode()
+
+
+class RejectReason(StrEnum):
+    """Why a record is not an event (the ``reason`` label of the consumer's dlq_total)."""
+
+    empty = "empty"  # null or empty value
+    bad_json = "bad_json"  # not UTF-8 JSON
+    schema = "schema"  # JSON, but not a valid event (missing/extra fields, bad types or ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    error: str
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, err['loc'])) or '(event)'}: {err['msg']}" for err in exc.errors())
+
+
+def decode(value: bytes | None) -> Event | Rejection:
+    """The event a bus record carries, or why it is not one.
+
+    Examples
+    --------
+    >>> decode(b'{"user_id": 1, "item_id": 2, "type": "like"}').type.value
+    'like'
+    >>> decode(b"{oops").reason.value
+    'bad_json'
+    >>> decode(b"").reason.value
+    'empty'
+    """
+    if not value:
+        return Rejection(RejectReason.empty, "the record has no value")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(RejectReason.bad_json, f"invalid JSON: {exc}"[:MAX_ERROR_CHARS])
+    if not isinstance(data, dict):
+        return Rejection(RejectReason.schema, f"an event is a JSON object, got {type(data).__name__}")
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        return Rejection(RejectReason.schema, f"invalid event: {_problems(exc)}"[:MAX_ERROR_CHARS])
+    except OverflowError as exc:  # a ts whose UTC form is outside datetime's range
+        return Rejection(RejectReason.schema, f"invalid event: ts: {exc}"[:MAX_ERROR_CHARS])
+
+
+_EVENT_FIELDS = frozenset(Event.model_fields)
+
+
+def decode_request(body: bytes, max_batch: int = MAX_BATCH) -> list[Event]:
+    """The events of an API body: one event object or a non-empty list of at most ``max_batch``.
+
+    ``event_id`` (a fresh UUID) and ``ts`` (now) are assigned where absent. ``ts`` must be an
+    ISO-8601 string here (a client's number is ambiguous: seconds or milliseconds?).
+
+    Raises
+    ------
+    InvalidEventsError
+        Malformed JSON or any invalid event; ``errors`` lists every problem with its location
+        (``("body", n, field)``). Nothing is accepted then.
+    BatchTooLargeError
+        A list of more than ``max_batch`` events.
+
+    Examples
+    --------
+    >>> [e.item_id for e in decode_request(b'[{"user_id": 1, "item_id": 2, "type": "like"}]')]
+    [2]
+    >>> decode_request(b'{"user_id": 1, "item_id": 2, "type": "purchase"}')
+    Traceback (most recent call last):
+    ...
+    movierecs.exceptions.InvalidEventsError: invalid events: body.type: Input should be 'like', ...
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventsError([_error("json_invalid", ("body",), f"invalid JSON: {exc}")]) from exc
+    is_list = isinstance(data, list)
+    batch = data if is_list else [data]
+    if is_list and len(batch) > max_batch:
+        raise BatchTooLargeError(len(batch), max_batch)
+    if not batch:
+        raise InvalidEventsError([_error("too_short", ("body",), "empty batch")])
+    errors: list[dict[str, Any]] = []
+    events: list[Event] = []
+    for n, raw in enumerate(batch):
+        loc: tuple[str | int, ...] = ("body", n) if is_list else ("body",)
+        if isinstance(raw, dict) and not isinstance(raw.get("ts", ""), str | None):
+            errors.append(_error("string_type", (*loc, "ts"), "ts must be an ISO-8601 string"))
+            continue
+        try:
+            events.append(Event.model_validate(raw))
+        except ValidationError as exc:
+            errors += [
+                {**e, "loc": (*loc, *e["loc"]), "input": None}
+                for e in exc.errors(include_url=False, include_context=False)
+            ]
+        except OverflowError as exc:  # a ts whose UTC form is outside datetime's range
+            errors.append(_error("value_error", (*loc, "ts"), str(exc)))
+    if errors:
+        raise InvalidEventsError(errors)
+    return events
+
+
+def _error(kind: str, loc: tuple[str | int, ...], msg: str) -> dict[str, Any]:
+    return {"type": kind, "loc": loc, "msg": msg, "input": None}

@@ -63,3 +63,23 @@ class PromotionRefusedError(MovieRecsError):
 
 class UnsupportedUrlError(MovieRecsError):
     """A store/bus URL has a scheme no adapter handles."""
+
+
+class InvalidEventsError(DataError):
+    """A request's events are malformed; ``errors`` lists each problem (pydantic's error shape)."""
+
+    def __init__(self, errors: list[dict[str, object]]) -> None:
+        self.errors = errors
+        shown = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ()))) or '(body)'}: {e.get('msg')}"  # type: ignore[call-overload]
+            for e in errors[:5]
+        )
+        super().__init__(f"invalid events: {shown}")
+
+
+class BatchTooLargeError(DataError):
+    """More events in one request than allowed."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        super().__init__(f"batch of {size} events; send at most {limit} per request")

@@ -1,17 +1,23 @@
 """Ports: the narrow interfaces the core talks to. Adapters live in :mod:`movierecs.adapters`.
 
-Backends are chosen by URL scheme in :mod:`movierecs.adapters.factory`.
+Backends are chosen by URL scheme in :mod:`movierecs.composition`, the one place where Settings
+become adapters. Each port is either sync or async as a whole: the ones called on an event loop
+(:class:`Catalog`, :class:`EventBus`, :class:`EventStream`) are async and never block it; the ones
+that do batch work (:class:`InteractionStore`, :class:`ModelRegistry`) are sync, and async callers
+run them in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 
-from movierecs.events import Event
+from movierecs.events import Event, Rejection
 
 
 class InteractionStore(Protocol):
@@ -33,7 +39,8 @@ class InteractionStore(Protocol):
 
 
 class Catalog(Protocol):
-    """Titles and viewers' demographics (async: the API calls it on its event loop)."""
+    """Titles and viewers' demographics (async: the API calls it on its event loop; an adapter over
+    a blocking driver runs it in a worker thread)."""
 
     async def migrate(self) -> None: ...
 
@@ -67,3 +74,93 @@ class EventBus(Protocol):
     def tail(self, since: datetime) -> AsyncIterator[Event]: ...
 
     async def stop(self) -> None: ...
+
+
+class StreamRecord(Protocol):
+    """One record of an :class:`EventStream` (aiokafka's ConsumerRecord fits)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def timestamp(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class EventStream(Protocol):
+    """A consumer group's view of the event log: read batches, commit after a successful write.
+
+    At least once: after a crash, reading resumes at the last commit. ``start`` raises
+    :class:`~movierecs.exceptions.BusUnavailableError` when the bus cannot be reached (the
+    consumer retries with backoff) and leaves nothing running then. ``read`` returns at most
+    ``max_records`` records, waiting at most ``timeout_s`` for any (never a busy loop).
+    ``hold`` is called again and again (about every 0.1 s) while a batch is being written and
+    that takes long (e.g. the store is down): the stream fetches nothing new but keeps its group
+    membership, buffers anything that arrives for the next ``read`` and keeps ``lag`` fresh;
+    ``release`` ends that. ``commit`` stores the offsets after ``records`` (per partition, the
+    highest + 1) and raises BusUnavailableError when that failed (the records are redelivered).
+    ``dead_letter`` returns once every rejected record was set aside with its reason; any error
+    it raises makes the consumer retry. ``lag`` is, per partition, how many records lie past the
+    read position.
+    """
+
+    async def start(self) -> None: ...
+
+    async def read(self, max_records: int, timeout_s: float) -> Sequence[StreamRecord]: ...
+
+    async def hold(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+    async def commit(self, records: Sequence[StreamRecord]) -> None: ...
+
+    async def dead_letter(self, rejected: Sequence[tuple[StreamRecord, Rejection]]) -> None: ...
+
+    def lag(self) -> dict[int, int]: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A model version in the registry and the metrics its training run logged."""
+
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+
+class ModelRegistry(Protocol):
+    """Versions of one registered model, their runs' metrics, and aliases (``champion``...)."""
+
+    def log_training(
+        self,
+        bundle_dir: Path,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        plots: Mapping[str, Path] | None = None,
+        tags: Mapping[str, str] | None = None,
+        register: bool = True,
+    ) -> RegisteredVersion: ...
+
+    def version_for_alias(self, alias: str) -> RegisteredVersion | None: ...
+
+    def get_version(self, version: str) -> RegisteredVersion: ...
+
+    def latest_version(self) -> RegisteredVersion | None: ...
+
+    def set_alias(self, alias: str, version: str) -> None: ...
+
+    def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]: ...

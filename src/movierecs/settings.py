@@ -1,9 +1,10 @@
 """Settings: the only place environment variables are read.
 
-One :class:`Settings` object is built per process at its entry point (CLI command, ``create_app``,
-consumer, operator) and passed down. Names fixed by DESIGN.md §3 (contract): ``MOVIERECS_DATA_DIR``,
-``MOVIERECS_EVENT_BUS_URL``, ``MOVIERECS_INTERACTIONS_URL``, ``MOVIERECS_CATALOG_URL``,
-``MOVIERECS_ADMIN_TOKEN``, ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI``.
+One :class:`Settings` object is built per process at its entry point (a CLI command, the operator)
+and turned into adapters by :mod:`movierecs.composition`; below that, code receives ports. Names
+fixed by DESIGN.md §3 (contract): ``MOVIERECS_DATA_DIR``, ``MOVIERECS_EVENT_BUS_URL``,
+``MOVIERECS_INTERACTIONS_URL``, ``MOVIERECS_CATALOG_URL``, ``MOVIERECS_ADMIN_TOKEN``,
+``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI``.
 """
 
 from __future__ import annotations

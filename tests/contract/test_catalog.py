@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from movierecs.adapters.factory import make_catalog
+from movierecs.composition import catalog as make_catalog
 from movierecs.exceptions import StoreUnavailableError, UnsupportedUrlError
 from movierecs.ports import Catalog
 

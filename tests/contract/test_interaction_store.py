@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from movierecs.adapters.factory import make_interaction_store
+from movierecs.composition import interaction_store as make_interaction_store
 from movierecs.events import Event, EventType
 from movierecs.exceptions import StoreUnavailableError, UnsupportedUrlError
 from movierecs.ports import InteractionStore

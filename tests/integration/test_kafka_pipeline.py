@@ -27,6 +27,7 @@ import pytest
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from movierecs.adapters.kafka import KafkaEventBus
+from movierecs.composition import event_stream, interaction_store
 from movierecs.events import Event
 from movierecs.ports import InteractionStore
 from movierecs.settings import Settings
@@ -77,9 +78,7 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[InteractionStore]:
-    from movierecs.adapters.factory import make_interaction_store
-
-    s = make_interaction_store(settings.interactions)
+    s = interaction_store(settings.interactions)
     s.migrate()
     yield s
     s.close()
@@ -90,7 +89,8 @@ async def running_consumer(settings: Settings, **kwargs: Any) -> AsyncIterator[C
     """An in-process consumer (own group) for the test's topic; stopped gracefully at exit."""
     kwargs.setdefault("policy", BatchPolicy(2000, 0.1))
     kwargs.setdefault("backoff", Backoff(0.1, 2.0, 1.0))
-    consumer = Consumer(settings, group_id=f"test-{uuid.uuid4().hex[:8]}", **kwargs)
+    stream = event_stream(settings, group_id=f"test-{uuid.uuid4().hex[:8]}")
+    consumer = Consumer(stream, lambda: interaction_store(settings.interactions), **kwargs)
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer
@@ -138,9 +138,9 @@ async def api_replica(settings: Settings, bundle: Any) -> AsyncIterator[Any]:
     """One API replica in process (its lifespan runs: Kafka producer + tail), as an httpx client."""
     import httpx
 
-    from movierecs.serving.app import create_app
+    from movierecs.composition import build_api
 
-    app = create_app(settings, bundle=bundle)
+    app = build_api(settings, bundle=bundle)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
@@ -234,9 +234,9 @@ def start_consumer_process(settings: Settings, group: str, log: Path) -> subproc
         "MOVIERECS_LOG_JSON": "false",
         "PYTHONUNBUFFERED": "1",
     }
-    args = ["--group", group, "--batch-size", "1000", "--batch-wait-ms", "100", "--metrics-port", "0"]
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "movierecs.streaming.consumer", *args], env=env, cwd=REPO,
+    args = ["consume", "--group", group, "--batch-size", "1000", "--batch-wait-ms", "100", "--metrics-port", "0"]
+    with log.open("ab") as out:  # the process entry: `movierecs consume`
+        return subprocess.Popen([sys.executable, "-m", "movierecs.cli", *args], env=env, cwd=REPO,
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
 

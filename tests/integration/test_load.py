@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from movierecs.adapters.factory import make_catalog, make_interaction_store
 from movierecs.cli import app
+from movierecs.composition import catalog as make_catalog
+from movierecs.composition import interaction_store as make_interaction_store
 
 BASE_ID = 9_100_000  # far from MovieLens ids: the stack's catalog is shared with other tests
 # read at import: the `home` fixture removes the stack's URLs from the environment of each test

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from movierecs.exceptions import BundleValidationError
-from movierecs.models.bundle import FORMAT, Bundle, load_bundle
+from movierecs.exceptions import BundleValidationError, DataError
+from movierecs.models.bundle import FORMAT, Bundle, BundleLoader, load_bundle
 from movierecs.models.hybrid import HybridRecommender
 
 USERS = [1, 2, 500, 10**7]
@@ -111,3 +112,31 @@ def test_corrupt_bundle_is_refused(bundle_dir: Path, corruption: str) -> None:
 def test_not_a_bundle_folder(tmp_path: Path) -> None:
     with pytest.raises(BundleValidationError, match=r"bundle\.json is missing"):
         load_bundle(tmp_path)
+
+
+# ---- BundleLoader: a folder needs no registry; a registry URI is downloaded through the port ----
+class _Downloads:
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.asked = folder, []
+
+    def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]:
+        self.asked.append(uri)
+        return self.folder, "12"
+
+
+def test_loader_reads_folders_without_building_the_registry(bundle_dir: Path) -> None:
+    def no_registry() -> Any:
+        raise AssertionError("a folder must not build the registry")
+
+    loader = BundleLoader(no_registry, str(bundle_dir))
+    assert loader.load().version == "local"
+    with pytest.raises(DataError, match="neither a bundle folder nor a registry URI"):
+        loader.load("no-such-folder")
+
+
+def test_loader_resolves_registry_uris_through_the_port(bundle_dir: Path) -> None:
+    registry = _Downloads(bundle_dir)
+    loader = BundleLoader(lambda: registry, "models:/movierecs@champion")  # type: ignore[arg-type,return-value]
+    assert loader.load().version == "12"
+    assert loader.load("models:/movierecs/3").version == "12"
+    assert registry.asked == ["models:/movierecs@champion", "models:/movierecs/3"]

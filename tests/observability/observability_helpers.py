@@ -76,7 +76,10 @@ def _series_from_exposition(text: str) -> set[str]:
 
 def api_series(home: Path) -> set[str]:
     """Series of a real API app (its ApiMetrics registry plus prometheus-fastapi-instrumentator's)."""
-    from movierecs.serving.app import create_app
+    from starlette.requests import Request
+
+    from movierecs.composition import build_api
+    from movierecs.serving.routes.ops import prometheus_metrics
     from movierecs.settings import Settings
 
     home.mkdir(parents=True, exist_ok=True)
@@ -90,10 +93,10 @@ def api_series(home: Path) -> set[str]:
         mlflow_registry_uri=f"sqlite:///{home / 'mlflow.db'}",
         embedded_sink=False,
     )
-    app = create_app(settings)
+    app = build_api(settings)
     app.build_middleware_stack()  # the instrumentator registers its series when its middleware is built
-    route = next(r for r in app.routes if getattr(r, "path", None) == "/metrics")
-    response = asyncio.run(route.endpoint())  # type: ignore[attr-defined]
+    request = Request({"type": "http", "app": app, "method": "GET", "path": "/metrics", "headers": []})
+    response = asyncio.run(prometheus_metrics(request))  # the /metrics route's handler
     return _series_from_exposition(bytes(response.body).decode())
 
 

@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from serving_helpers import ADMIN_TOKEN, AppFactory
 
+from movierecs.composition import build_api
 from movierecs.models.bundle import Bundle, load_bundle
-from movierecs.serving.app import create_app
 from movierecs.settings import Settings
 
 
@@ -87,7 +87,7 @@ def make_app(tmp_path: Path, bundle_dir: Path, bundle: Bundle) -> AppFactory:
     """Build an app over the session bundle; keyword arguments override Settings fields."""
 
     def factory(**overrides: Any) -> FastAPI:
-        return create_app(make_settings(tmp_path / "home", bundle_dir, **overrides), bundle=bundle)
+        return build_api(make_settings(tmp_path / "home", bundle_dir, **overrides), bundle=bundle)
 
     return factory
 

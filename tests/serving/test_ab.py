@@ -8,8 +8,10 @@ from pathlib import Path
 from movierecs.domain.ab import CHALLENGER, CHAMPION, arm_for
 from movierecs.events import Event, EventType
 from movierecs.models.bundle import Bundle, load_bundle
+from movierecs.serving.feed import Feed
+from movierecs.serving.live import LiveModels
 from movierecs.serving.metrics import ApiMetrics
-from movierecs.serving.service import RecommendationService
+from movierecs.serving.titles import Titles
 
 
 def _copy_as(bundle_dir: Path, tmp_path: Path, version: str) -> Bundle:
@@ -21,6 +23,11 @@ def _copy_as(bundle_dir: Path, tmp_path: Path, version: str) -> Bundle:
 def _sample(metric: ApiMetrics, name: str, **labels: str) -> float:
     value = metric.registry.get_sample_value(name, labels)
     return 0.0 if value is None else value
+
+
+def _feed(champion: Bundle, metrics: ApiMetrics, **ab: object) -> Feed:
+    models = LiveModels(champion, metrics, **ab)  # type: ignore[arg-type]
+    return Feed(models, Titles(champion), metrics)
 
 
 def test_arm_is_stable_and_splits_by_percent() -> None:
@@ -36,29 +43,31 @@ def test_viewers_get_their_arms_version_and_clicks_count_per_arm(bundle_dir: Pat
     metrics = ApiMetrics()
     champion = _copy_as(bundle_dir, tmp_path, "1")
     challenger = _copy_as(bundle_dir, tmp_path, "2")
-    service = RecommendationService(champion, metrics, challenger=challenger, challenger_percent=50.0)
+    feed = _feed(champion, metrics, challenger=challenger, challenger_percent=50.0)
     seen_arms = set()
     for user in range(1, 60):
-        live, served = service.recommend(user, 5, [], True, None)
+        plan = feed.plan(user)
+        feed.recommend(plan, 5, [], True, None)
         arm = arm_for(user, 50.0)
         seen_arms.add(arm)
-        assert live.version == ("2" if arm == CHALLENGER else "1")
-        assert service.live_for(user)[1] == arm
+        assert plan.live.version == ("2" if arm == CHALLENGER else "1")
+        assert plan.arm == arm
+        assert feed.models.for_viewer(user)[1] == arm
     assert seen_arms == {CHAMPION, CHALLENGER}
     assert _sample(metrics, "movierecs_impressions_total", model_version="2", arm=CHALLENGER) > 0
     assert _sample(metrics, "movierecs_impressions_total", model_version="1", arm=CHAMPION) > 0
 
     user = next(u for u in range(1, 60) if arm_for(u, 50.0) == CHALLENGER)
-    live, served = service.recommend(user, 5, [], True, None)
-    item = int(live.bundle.model.items.to_external(served.items)[0])
-    service.apply_event(Event(user_id=user, item_id=item, type=EventType.like))
+    _served, item_ids = feed.recommend(feed.plan(user), 5, [], True, None)
+    item = int(item_ids[0])
+    feed.apply_event(Event(user_id=user, item_id=item, type=EventType.like))
     assert _sample(metrics, "movierecs_clicks_total", model_version="2", arm=CHALLENGER) == 1.0
     assert _sample(metrics, "movierecs_clicks_total", model_version="1", arm=CHAMPION) == 0.0
     # a like on an item that was never shown to the viewer is no click
-    service.apply_event(Event(user_id=user, item_id=item + 10_000, type=EventType.like))
+    feed.apply_event(Event(user_id=user, item_id=item + 10_000, type=EventType.like))
     assert _sample(metrics, "movierecs_clicks_total", model_version="2", arm=CHALLENGER) == 1.0
 
 
 def test_without_challenger_everyone_is_champion(bundle: Bundle) -> None:
-    service = RecommendationService(bundle, ApiMetrics(), challenger_percent=50.0)
-    assert {service.live_for(u)[1] for u in range(1, 100)} == {CHAMPION}
+    models = LiveModels(bundle, ApiMetrics(), challenger_percent=50.0)
+    assert {models.for_viewer(u)[1] for u in range(1, 100)} == {CHAMPION}

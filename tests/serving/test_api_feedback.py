@@ -83,8 +83,8 @@ def test_single_event_gets_an_id(client: TestClient) -> None:
 
 
 def _history(app: FastAPI, user_id: int) -> list[int]:
-    service = app.state.runtime.service
-    items, _weights = service.online.history(user_id, service.live.bundle.model.config.weighting)
+    feed = app.state.runtime.feed
+    items, _weights = feed.online.history(user_id, feed.models.live.bundle.model.config.weighting)
     return sorted(items.tolist())
 
 
@@ -92,7 +92,7 @@ def test_duplicate_event_id_applied_once(app: FastAPI) -> None:
     user = NEW_VIEWER + 5
     event_id = str(uuid.uuid4())
     with TestClient(app) as client:
-        online = app.state.runtime.service.online
+        online = app.state.runtime.feed.online
         start = online.version
         first = post(client, {"event_id": event_id, "user_id": user, "item_id": 1, "type": "like"})
         assert first["event_ids"] == [event_id]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from serving_helpers import AppFactory
 
-from movierecs.serving.app import create_app
+from movierecs.composition import build_api
 from movierecs.settings import Settings
 
 
@@ -35,7 +35,7 @@ class _CurrentApp:
 
 
 _current = _CurrentApp()
-_spec = create_app(Settings(home=Path(tempfile.gettempdir()) / "movierecs-fuzz-spec", admin_token="x")).openapi()
+_spec = build_api(Settings(home=Path(tempfile.gettempdir()) / "movierecs-fuzz-spec", admin_token="x")).openapi()
 schema = schemathesis.openapi.from_dict(_spec)
 schema.app = _current
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from movierecs.events import MAX_ID, Event, EventType
+from movierecs.events import MAX_ID, Event, EventType, Rejection, RejectReason, decode, decode_request
+from movierecs.exceptions import BatchTooLargeError, InvalidEventsError
 
 TS = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -82,3 +83,61 @@ def test_events_are_immutable() -> None:
     event = Event(user_id=1, item_id=1, type="like", ts=TS)
     with pytest.raises(ValidationError):
         event.user_id = 2  # type: ignore[misc]
+
+
+# ---- the codec: one decoder for API bodies (decode_request) and bus records (decode) ------------
+def test_decode_request_one_event_or_a_list_assigns_ids_and_times() -> None:
+    (one,) = decode_request(b'{"user_id": 1, "item_id": 2, "type": "like"}')
+    assert isinstance(one.event_id, uuid.UUID)
+    assert one.ts.tzinfo is not None
+    many = decode_request(
+        b'[{"user_id": 1, "item_id": 2, "type": "like", "ts": "2024-05-01T14:00:00+02:00"},'
+        b' {"user_id": 3, "item_id": 4, "type": "rating", "value": 4}]'
+    )
+    assert [(e.user_id, e.item_id) for e in many] == [(1, 2), (3, 4)]
+    assert many[0].ts == TS.replace(hour=12)
+    assert many[0].event_id != many[1].event_id
+
+
+def test_decode_request_reports_every_bad_event_with_its_position() -> None:
+    body = b'[{"user_id": 1, "item_id": 2, "type": "like"}, {"user_id": 0, "item_id": 2, "type": "nope"}]'
+    with pytest.raises(InvalidEventsError) as caught:
+        decode_request(body)
+    locs = {tuple(e["loc"]) for e in caught.value.errors}
+    assert ("body", 1, "user_id") in locs
+    assert ("body", 1, "type") in locs
+    assert all(e["loc"][1] == 1 for e in caught.value.errors)  # the valid first event is not blamed
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"{oops", "json_invalid"),
+        (b"[]", "too_short"),
+        (b'{"user_id": 1, "item_id": 2, "type": "like", "ts": 1714564800}', "string_type"),
+        (b'{"user_id": 1, "item_id": 2, "type": "like", "ts": "9999-12-31T23:59:59-14:00"}', "value_error"),
+    ],
+)
+def test_decode_request_refuses_malformed_bodies(body: bytes, kind: str) -> None:
+    with pytest.raises(InvalidEventsError) as caught:
+        decode_request(body)
+    assert caught.value.errors[0]["type"] == kind
+
+
+def test_decode_request_bounds_the_batch() -> None:
+    event = b'{"user_id": 1, "item_id": 2, "type": "like"}'
+    assert len(decode_request(b"[" + b",".join([event] * 3) + b"]", max_batch=3)) == 3
+    with pytest.raises(BatchTooLargeError, match="at most 3"):
+        decode_request(b"[" + b",".join([event] * 4) + b"]", max_batch=3)
+
+
+def test_bus_records_round_trip_through_the_codec() -> None:
+    event = Event(user_id=42, item_id=7, type="watch", ts=TS)
+    assert decode(event.to_json()) == event
+    rejected = decode(b'{"user_id": 42, "item_id": 7, "type": "watch", "score": 1}')
+    assert isinstance(rejected, Rejection)
+    assert rejected.reason is RejectReason.schema
+    assert "score" in rejected.error
+    overflow = decode(b'{"user_id": 1, "item_id": 2, "type": "like", "ts": "0001-01-01T00:00:00+01:00"}')
+    assert isinstance(overflow, Rejection)
+    assert overflow.reason is RejectReason.schema

@@ -1,1 +1,1 @@
-"""Adapters: one module per backend, chosen by URL scheme in :mod:`movierecs.adapters.factory`."""
+"""Adapters: one module per backend, chosen by URL scheme in :mod:`movierecs.composition`."""

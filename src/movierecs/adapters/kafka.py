@@ -24,9 +24,8 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from pydantic import ValidationError
 
-from movierecs.events import Event
+from movierecs.events import Event, Rejection, decode
 from movierecs.exceptions import BusUnavailableError
 
 log = logging.getLogger(__name__)
@@ -87,16 +86,6 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, 
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
-
-
-def decode_event(raw: bytes | None) -> Event | None:
-    """The event in a record's value, or None when it is not a valid event."""
-    if not raw:
-        return None
-    try:
-        return Event.from_json(raw)
-    except (ValueError, ValidationError):  # orjson.JSONDecodeError is a ValueError
-        return None
 
 
 class KafkaEventBus:
@@ -270,8 +259,8 @@ class KafkaEventBus:
                                 if record.timestamp < since_ms:
                                     continue
                                 skipping.discard(tp)
-                            event = decode_event(record.value)
-                            if event is None:
+                            event = decode(record.value)
+                            if isinstance(event, Rejection):
                                 bad += 1
                                 if bad <= 10 or bad % 1000 == 0:
                                     log.warning(

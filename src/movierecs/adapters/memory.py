@@ -1,13 +1,25 @@
-"""In-process EventBus for the embedded mode: publish appends to a bounded log, tailers replay it."""
+"""In-process bus for the embedded mode: publish appends to a bounded log, tailers replay it, and
+:class:`MemoryEventStream` feeds it to the consumer (the embedded sink into the interaction store)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from movierecs.events import Event
+from movierecs.events import Event, Rejection
 from movierecs.exceptions import BusUnavailableError
+
+if TYPE_CHECKING:
+    from movierecs.ports import StreamRecord
+
+log = logging.getLogger(__name__)
+
+#: The ``topic`` of records read from the in-process bus.
+MEMORY_TOPIC = "memory"
 
 
 class MemoryEventBus:
@@ -51,3 +63,80 @@ class MemoryEventBus:
             for event in batch:
                 if event.ts >= since:
                     yield event
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One event of the in-process log as a :class:`~movierecs.ports.StreamRecord` (one partition)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
+class MemoryEventStream:
+    """:class:`~movierecs.ports.EventStream` over a :class:`MemoryEventBus`, from the start of its log.
+
+    Commits are remembered in memory only: the embedded process holds the bus, so a restart starts
+    from an empty log anyway. There is no dead-letter topic in process: invalid records (which the
+    API never publishes) are logged, counted in ``dead_lettered`` and dropped.
+    """
+
+    def __init__(self, bus: MemoryEventBus) -> None:
+        self.bus = bus
+        self.position = bus._offset  # absolute offset of the next event to read
+        self.committed = bus._offset
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def read(self, max_records: int, timeout_s: float) -> Sequence[StreamRecord]:
+        """Up to ``max_records`` events after the last read; waits up to ``timeout_s`` for one."""
+        bus = self.bus
+        async with bus._changed:
+            if self.position - bus._offset >= len(bus._log):
+                try:
+                    await asyncio.wait_for(bus._changed.wait(), timeout=timeout_s)
+                except TimeoutError:
+                    return []
+            if self.position < bus._offset:
+                log.warning("the in-process bus dropped %d events before they were stored", bus._offset - self.position)
+                self.position = bus._offset
+            start = self.position - bus._offset
+            events = bus._log[start : start + max(max_records, 0)]
+            first = self.position
+            self.position += len(events)
+        return [
+            MemoryRecord(
+                MEMORY_TOPIC, 0, first + i, int(event.ts.timestamp() * 1000), event.kafka_key(), event.to_json()
+            )
+            for i, event in enumerate(events)
+        ]
+
+    async def hold(self) -> None:
+        pass  # nothing is fetched between reads, and there is no group to stay in
+
+    async def release(self) -> None:
+        pass
+
+    async def commit(self, records: Sequence[StreamRecord]) -> None:
+        for record in records:
+            self.committed = max(self.committed, record.offset + 1)
+
+    async def dead_letter(self, rejected: Sequence[tuple[StreamRecord, Rejection]]) -> None:
+        self.dead_lettered += len(rejected)
+        log.warning(
+            "no dead-letter topic in process: dropped %d invalid record(s); first: %s",
+            len(rejected),
+            rejected[0][1].error[:200] if rejected else "",
+        )
+
+    def lag(self) -> dict[int, int]:
+        return {0: max(0, self.bus._offset + len(self.bus._log) - self.position)}

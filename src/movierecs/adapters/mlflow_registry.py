@@ -10,26 +10,18 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from movierecs.exceptions import RegistryError
+from movierecs.ports import RegisteredVersion
 
 log = logging.getLogger(__name__)
 BUNDLE_ARTIFACT = "bundle"
 
 
-@dataclass(frozen=True)
-class RegisteredVersion:
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    tags: dict[str, str]
-
-
 class MlflowRegistry:
-    """Thin wrapper over MLflow's tracking and registry clients."""
+    """:class:`~movierecs.ports.ModelRegistry` over MLflow's tracking and registry clients."""
 
     def __init__(
         self,

@@ -1,14 +1,16 @@
 """SQLite catalog (``sqlite:///relative/path`` or ``sqlite:////absolute/path``; ``sqlite://`` = in memory).
 
 The embedded twin of :class:`~movierecs.adapters.postgres.PostgresCatalog`: same tables, ``genres``
-stored as JSON text. The async methods run the (tiny) queries inline; the file is opened in WAL mode
-so that a ``movierecs load`` and a running API can share it.
+stored as JSON text. The async methods run their queries in a worker thread (``sqlite3`` blocks, and
+the API calls the catalog on its event loop); the file is opened in WAL mode so that a
+``movierecs load`` and a running API can share it.
 
 This module also holds the row shaping both catalogs share (frames in, records out and back).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import sqlite3
@@ -194,44 +196,52 @@ class SqliteCatalog:
             return self._connection().execute(query, params).fetchall()
 
     # ------------------------------------------------------------------ port
-    async def migrate(self) -> None:
+    def _migrate(self) -> None:
         with self._lock:
             conn = self._connection()
             for ddl in MIGRATIONS:
                 conn.execute(ddl)
 
+    async def migrate(self) -> None:
+        await asyncio.to_thread(self._migrate)
+
     async def upsert_items(self, items: pd.DataFrame) -> int:
         records = item_records(items)
-        self._write_many(UPSERT_ITEM, [(i, t, y, json.dumps(g)) for i, t, y, g in records])
+        await asyncio.to_thread(self._write_many, UPSERT_ITEM, [(i, t, y, json.dumps(g)) for i, t, y, g in records])
         return len(records)
 
     async def upsert_users(self, users: pd.DataFrame) -> int:
         records = user_records(users)
-        self._write_many(UPSERT_USER, records)
+        await asyncio.to_thread(self._write_many, UPSERT_USER, records)
         return len(records)
 
     async def put_user(self, user_id: int, age: int | None, gender: str | None, occupation: str | None) -> None:
         (record,) = user_records(
             pd.DataFrame([{"user_id": user_id, "age": age, "gender": gender, "occupation": occupation}])
         )
-        self._write_many(UPSERT_USER, [record])
+        await asyncio.to_thread(self._write_many, UPSERT_USER, [record])
 
     async def items(self) -> pd.DataFrame:
-        rows = self._fetch("SELECT item_id, title, year, genres FROM items ORDER BY item_id")
+        rows = await asyncio.to_thread(self._fetch, "SELECT item_id, title, year, genres FROM items ORDER BY item_id")
         return items_frame([(i, t, y, json.loads(g) if g else []) for i, t, y, g in rows])
 
     async def users(self) -> pd.DataFrame:
-        return users_frame(self._fetch("SELECT user_id, age, gender, occupation FROM users ORDER BY user_id"))
+        query = "SELECT user_id, age, gender, occupation FROM users ORDER BY user_id"
+        return users_frame(await asyncio.to_thread(self._fetch, query))
 
     async def get_user(self, user_id: int) -> dict[str, object] | None:
-        rows = self._fetch("SELECT age, gender, occupation FROM users WHERE user_id = ?", (int(user_id),))
+        query = "SELECT age, gender, occupation FROM users WHERE user_id = ?"
+        rows = await asyncio.to_thread(self._fetch, query, (int(user_id),))
         return user_dict(*rows[0]) if rows else None
 
-    async def close(self) -> None:
+    def _close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
 
 
 __all__ = ["SqliteCatalog", "item_records", "items_frame", "user_records", "users_frame"]

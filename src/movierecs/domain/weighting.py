@@ -5,14 +5,14 @@ its own value; ``like`` = 5, ``watch`` = 4, ``click`` = 3, ``dislike`` = 1; ``im
 preference and is dropped; a ``weight`` row (generic CSV with a weight column) is taken as is. The
 scheme then turns ``r`` into the confidence that iALS uses:
 
-========== ================================================ =====================================
-scheme      weight                                           reading
-========== ================================================ =====================================
-binary      1                                                 "watched" is the signal
-rating      r                                                 higher rating, more confidence
-centered    r - threshold if r >= threshold else negative_w   below-threshold ratings push away
-positive    1 if r >= threshold else dropped                  only likes count
-========== ================================================ =====================================
+========  ==========================================================  =================================
+scheme    weight                                                      reading
+========  ==========================================================  =================================
+binary    1                                                           "watched" is the signal
+rating    r                                                           higher rating, more confidence
+centered  r - threshold + 0.5 if r >= threshold else negative_weight  below-threshold ratings push away
+positive  1 if r >= threshold else 0 (kept: seen, no preference)      only likes count
+========  ==========================================================  =================================
 
 An explicit ``dislike`` gets ``negative_weight`` in every scheme. Per (user, item) the latest
 interaction wins (a dislike after a like overrides it). ``movierecs

@@ -9,12 +9,14 @@ Layout of a bundle folder::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from movierecs.exceptions import BundleValidationError
+from movierecs.exceptions import BundleValidationError, DataError
 from movierecs.models.hybrid import HybridRecommender
+from movierecs.ports import ModelRegistry
 
 FORMAT = "movierecs.bundle/v1"
 META_FILE = "bundle.json"
@@ -72,3 +74,39 @@ def load_bundle(path: Path, version: str | None = None) -> Bundle:
     if version is not None:
         meta["version"] = version
     return Bundle(model, meta)
+
+
+class BundleLoader:
+    """Loads a bundle from a folder or a registry URI (``models:/<name>/<N>``, ``models:/<name>@<alias>``).
+
+    The registry is built on first use (importing MLflow takes seconds; a folder needs none of it).
+
+    Parameters
+    ----------
+    registry
+        Builds the :class:`~movierecs.ports.ModelRegistry` the URIs are resolved with.
+    default_ref
+        What :meth:`load` loads when given no reference (the served model's URI).
+    """
+
+    def __init__(self, registry: Callable[[], ModelRegistry], default_ref: str) -> None:
+        self._make_registry = registry
+        self._registry: ModelRegistry | None = None
+        self.default_ref = default_ref
+
+    @property
+    def registry(self) -> ModelRegistry:
+        if self._registry is None:
+            self._registry = self._make_registry()
+        return self._registry
+
+    def load(self, ref: str | None = None) -> Bundle:
+        """Load and validate ``ref`` (default: :attr:`default_ref`); blocking, call it off the loop."""
+        ref = ref or self.default_ref
+        path = Path(ref).expanduser()
+        if path.exists():
+            return load_bundle(path)
+        if "://" not in ref and ":/" not in ref:
+            raise DataError(f"{ref} is neither a bundle folder nor a registry URI (models:/name@alias)")
+        folder, version = self.registry.download(ref)
+        return load_bundle(folder, version=version)

@@ -36,6 +36,28 @@ class HybridConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class Route:
+    """How one viewer is served (:meth:`HybridRecommender.route`).
+
+    ``strategy`` is ``ials``, ``ials_online`` or ``popular`` (segment or global, settled by
+    :meth:`HybridRecommender.rank` with the viewer's demographics); ``vector`` is the user's factors,
+    None for popularity; ``history`` is the training history merged with online events (item
+    indices, weights), None when there were none (then the training history is read when ranking).
+    """
+
+    user_id: int
+    user_idx: int
+    strategy: str
+    vector: np.ndarray | None
+    history: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def needs_profile(self) -> bool:
+        """True when the viewer gets popularity, so their demographics pick the list."""
+        return self.vector is None
+
+
+@dataclass(frozen=True)
 class Served:
     """One viewer's list: item indices, scores, the strategy used and a reason per item."""
 
@@ -104,6 +126,50 @@ class HybridRecommender(Recommender[HybridConfig]):
         start, end = self.history.indptr[user_idx], self.history.indptr[user_idx + 1]
         return self.history.indices[start:end].astype(np.int64), self.history.data[start:end]
 
+    def route(self, user_id: int, online: tuple[np.ndarray, np.ndarray] | None = None) -> Route:
+        """Decide how a viewer is served: the one place where iALS, iALS online or popularity is chosen.
+
+        ``online`` is the viewer's (item indices, weights) since the training watermark; when it has
+        any item, the user vector is folded in from training history + online events
+        (``ials_online``). A known viewer with trained factors gets ``ials``; anyone else, or a
+        fold-in with no factor-bearing item, gets popularity (``Route.needs_profile``).
+        """
+        user_idx = self.users.index_of(user_id)
+        if online is not None and len(online[0]):
+            items, weights = merge_history(*self.user_history(user_idx), *online)
+            vector = self.ials.fold_in(items, weights)
+            if np.any(vector):
+                return Route(user_id, user_idx, "ials_online", vector, (items, weights))
+            return Route(user_id, user_idx, "popular", None, (items, weights))  # no history item has factors
+        if user_idx >= 0 and self.ials.has_user_vector[user_idx]:
+            return Route(user_id, user_idx, "ials", self.ials.user_factors[user_idx])
+        return Route(user_id, user_idx, "popular", None)
+
+    def rank(
+        self,
+        route: Route,
+        k: int = 10,
+        exclude_seen: bool = True,
+        allowed: np.ndarray | None = None,
+        profile: Profile | None = None,
+    ) -> Served:
+        """The routed viewer's top ``k`` with strategy and reasons.
+
+        For a popularity route, ``profile`` (or the viewer's training demographics) picks the segment:
+        ``popular_segment`` when one matches, else ``popular``. ``profile`` is ignored otherwise.
+        """
+        self._check_ready(k)
+        if route.vector is not None:
+            scores = self.ials.scores_for_vector(route.vector)
+            strategy = route.strategy
+        else:
+            seg = self.popular.segment_of(self.popular.profile_of(route.user_id, profile))
+            strategy = "popular_segment" if seg >= 0 else "popular"
+            scores = self.popular.segment_scores[seg] if seg >= 0 else self.popular.global_scores
+        hist_items, hist_weights = route.history if route.history is not None else self.user_history(route.user_idx)
+        items, item_scores = top_k(scores, k, hist_items if exclude_seen else None, allowed)
+        return Served(items, item_scores, strategy, self.reasons(items, strategy, hist_items, hist_weights))
+
     def serve(
         self,
         user_id: int,
@@ -112,37 +178,13 @@ class HybridRecommender(Recommender[HybridConfig]):
         allowed: np.ndarray | None = None,
         profile: Profile | None = None,
         online: tuple[np.ndarray, np.ndarray] | None = None,
-        online_vector: np.ndarray | None = None,
     ) -> Served:
-        """One viewer's list with strategy and reasons.
-
-        ``online`` is the viewer's (item indices, weights) since the training watermark; with it, the
-        user vector is folded in from training history + online events (``ials_online``). Pass a
-        cached ``online_vector`` to skip the solve.
-        """
+        """One viewer's list with strategy and reasons: :meth:`route`, then :meth:`rank`."""
         self._check_ready(k)
-        user_idx = self.users.index_of(user_id)
-        hist_items, hist_weights = self.user_history(user_idx)
-        if online is not None and len(online[0]):
-            hist_items, hist_weights = merge_history(hist_items, hist_weights, *online)
-            vector = online_vector if online_vector is not None else self.ials.fold_in(hist_items, hist_weights)
-            scores: np.ndarray | None = self.ials.scores_for_vector(vector)
-            strategy = "ials_online"
-            if not np.any(vector):  # nothing in the history has factors: stay on popularity
-                scores = None
-        else:
-            scores = self.ials._scores(user_idx, None)
-            strategy = "ials"
-        if scores is None:
-            profile = self.popular.profile_of(user_id, profile)
-            seg = self.popular.segment_of(profile)
-            strategy = "popular_segment" if seg >= 0 else "popular"
-            scores = self.popular.segment_scores[seg] if seg >= 0 else self.popular.global_scores
-        exclude = hist_items if exclude_seen else None
-        items, item_scores = top_k(scores, k, exclude, allowed)
-        return Served(items, item_scores, strategy, self.reasons(items, strategy, hist_items, hist_weights))
+        return self.rank(self.route(user_id, online), k, exclude_seen, allowed, profile)
 
     def fold_in_vector(self, user_id: int, online: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The user vector folded in from training history + ``online`` (item indices, weights)."""
         user_idx = self.users.index_of(user_id)
         items, weights = merge_history(*self.user_history(user_idx), *online)
         return self.ials.fold_in(items, weights)

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from movierecs.columns import Columns
-from movierecs.data.container import RawData
 from movierecs.domain.idmap import IdMap
 from movierecs.domain.weighting import Weighting, apply_weighting
 from movierecs.exceptions import DataError
+
+
+class RawFrames(Protocol):
+    """Interactions before weighting plus item and user attributes (:class:`movierecs.data.RawData` fits)."""
+
+    @property
+    def interactions(self) -> pd.DataFrame: ...
+
+    @property
+    def items(self) -> pd.DataFrame: ...
+
+    @property
+    def users(self) -> pd.DataFrame: ...
+
+    def fingerprint(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +52,7 @@ class TrainingSet:
             raise DataError("training interactions must have one row per (user_id, item_id)")
 
     @classmethod
-    def from_raw(cls, raw: RawData, weighting: Weighting, watermark: pd.Timestamp | None = None) -> TrainingSet:
+    def from_raw(cls, raw: RawFrames, weighting: Weighting, watermark: pd.Timestamp | None = None) -> TrainingSet:
         inter = raw.interactions
         if watermark is not None:
             inter = inter[inter[Columns.Datetime] <= watermark]

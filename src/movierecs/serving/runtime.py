@@ -1,9 +1,10 @@
-"""Runtime: the API process's long-lived parts — model, catalog, event bus and background tasks.
+"""Runtime: the API process's long-lived parts — the served models, the lists, the event bus tail.
 
-Every replica tails the event bus from the model's training watermark (no consumer group), so a
-like sent to any replica reaches every replica's fold-in state. In the embedded mode (``memory://``
-bus) the API also runs the sink that writes events to the interaction store, the consumer's job
-on a real stack.
+The composition root builds the ports (:class:`ApiPorts`); the runtime only starts and stops
+them. Every replica tails the event bus from the model's training watermark (no consumer group),
+so a like sent to any replica reaches every replica's fold-in state. In the embedded mode
+(``memory://`` bus) the ports also carry a sink that writes the bus's events to the interaction
+store, the consumer's job on a real stack.
 """
 
 from __future__ import annotations
@@ -12,94 +13,137 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 from movierecs.events import Event
-from movierecs.models.bundle import Bundle
-from movierecs.ports import Catalog, EventBus, InteractionStore
+from movierecs.models.bundle import Bundle, BundleLoader
+from movierecs.ports import Catalog, EventBus
+from movierecs.serving.feed import Feed
+from movierecs.serving.live import LiveModels
 from movierecs.serving.metrics import ApiMetrics
-from movierecs.serving.service import RecommendationService
+from movierecs.serving.profiles import Profiles
+from movierecs.serving.titles import Titles
 from movierecs.settings import Settings
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+SINK_STOP_S = 15.0  # how long stop() waits for the sink to write the batch in hand
+
+
+class Sink(Protocol):
+    """A background writer (the embedded consumer): runs until asked to stop."""
+
+    async def run(self) -> None: ...
+
+    def request_stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ApiPorts:
+    """What the API talks to, built by :func:`movierecs.composition.build_api`.
+
+    Building them must not connect; :meth:`Runtime.start` does, and serves titles from the model
+    bundle when the catalog is unreachable.
+    """
+
+    bus: EventBus
+    bundles: BundleLoader
+    catalog: Catalog | None = None
+    sink: Sink | None = None
 
 
 class Runtime:
-    def __init__(self, settings: Settings, metrics: ApiMetrics) -> None:
-        self.settings = settings
-        self.metrics = metrics
-        self.catalog: Catalog | None = None
-        self.bus: EventBus | None = None
-        self.store: InteractionStore | None = None
-        self._service: RecommendationService | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._profiles: dict[int, dict[str, Any] | None] = {}
+    """Started in the app's lifespan; the routes reach the holders through it."""
+
+    def __init__(self, settings: Settings, ports: ApiPorts, metrics: ApiMetrics) -> None:
+        self.settings, self.ports, self.metrics = settings, ports, metrics
+        self._feed: Feed | None = None
+        self._profiles: Profiles | None = None
+        self._tail_task: asyncio.Task[None] | None = None
+        self._sink_task: asyncio.Task[None] | None = None
 
     @property
-    def service(self) -> RecommendationService:
-        if self._service is None:
+    def feed(self) -> Feed:
+        if self._feed is None:
             raise RuntimeError("the API runtime is not started")
-        return self._service
+        return self._feed
+
+    @property
+    def profiles(self) -> Profiles:
+        if self._profiles is None:
+            raise RuntimeError("the API runtime is not started")
+        return self._profiles
+
+    @property
+    def models(self) -> LiveModels:
+        return self.feed.models
+
+    @property
+    def titles(self) -> Titles:
+        return self.feed.titles
+
+    @property
+    def bus(self) -> EventBus:
+        return self.ports.bus
 
     async def start(self, bundle: Bundle | None = None) -> None:
-        from movierecs.adapters.factory import make_event_bus
-        from movierecs.wiring import resolve_bundle
-
+        """Load the model(s), read the catalog, start the bus, its tail and the sink."""
         if bundle is None:
-            bundle = await asyncio.to_thread(resolve_bundle, self.settings, None)
+            bundle = await asyncio.to_thread(self.ports.bundles.load)
         challenger = await asyncio.to_thread(self._load_challenger) if self._ab_enabled else None
-        self._service = RecommendationService(
+        models = LiveModels(
             bundle,
             self.metrics,
             challenger=challenger,
             challenger_percent=self.settings.ab_challenger_percent,
             ab_salt=self.settings.ab_salt,
-            cache_users=self.settings.response_cache_users,
         )
+        titles = Titles(bundle)
+        self._feed = Feed(models, titles, self.metrics, cache_users=self.settings.response_cache_users)
+        self._profiles = Profiles(self.ports.catalog, models, on_change=self._feed.forget_user)
         log.info("model loaded", extra={"model_version": bundle.version, "watermark": bundle.watermark})
-        try:
-            from movierecs.adapters.factory import make_catalog
-
-            self.catalog = make_catalog(self.settings.catalog)
-            await self.catalog.migrate()
-            self._service.set_catalog(await self.catalog.items())
-        except Exception:
-            log.exception("catalog unavailable; serving titles from the model bundle")
-        self.bus = make_event_bus(self.settings)
+        catalog = self.ports.catalog
+        if catalog is not None:
+            try:
+                await catalog.migrate()
+                titles.set_catalog(await catalog.items(), bundle)
+            except Exception:
+                log.exception("catalog unavailable; serving titles from the model bundle")
         await self.bus.start()
-        self._tasks.append(asyncio.create_task(self._tail(), name="tail"))
-        if self.settings.event_bus_url.startswith("memory://") and self.settings.embedded_sink:
-            self._tasks.append(asyncio.create_task(self._sink(), name="sink"))
+        self._tail_task = asyncio.create_task(self._tail(), name="tail")
+        if self.ports.sink is not None:
+            self._sink_task = asyncio.create_task(self.ports.sink.run(), name="sink")
 
     async def stop(self) -> None:
-        if self.bus is not None:
-            await self.bus.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        """Stop the sink (it writes the batch in hand), the bus and its tail, then the catalog."""
+        if self.ports.sink is not None:
+            self.ports.sink.request_stop()
+        await self.bus.stop()
+        if self._sink_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._sink_task, SINK_STOP_S)
+        if self._tail_task is not None:
+            self._tail_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self.catalog is not None:
-            await self.catalog.close()
-        if self.store is not None:
-            await asyncio.to_thread(self.store.close)
+                await self._tail_task
+        if self.ports.catalog is not None:
+            await self.ports.catalog.close()
 
     # ---- events --------------------------------------------------------------------------------
     async def publish(self, events: Sequence[Event]) -> None:
-        assert self.bus is not None
+        """Hand events to the bus; raises BusUnavailableError when it does not acknowledge them."""
         await self.bus.publish(events)
 
     async def _tail(self) -> None:
         """Apply every event on the bus since the watermark to the fold-in state; restart on errors."""
-        assert self.bus is not None
         backoff = 0.5
         while True:
-            since = self.service.live.watermark or EPOCH
+            since = self.models.live.watermark or EPOCH
             try:
                 async for event in self.bus.tail(since):
-                    self.service.apply_event(event)
+                    self.feed.apply_event(event)
                     backoff = 0.5
                 return
             except asyncio.CancelledError:
@@ -109,66 +153,6 @@ class Runtime:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 
-    async def _sink(self) -> None:
-        """Embedded mode: write the in-process bus's events to the interaction store in batches."""
-        assert self.bus is not None
-        try:
-            from movierecs.adapters.factory import make_interaction_store
-
-            store = await asyncio.to_thread(make_interaction_store, self.settings.interactions)
-            self.store = store
-            await asyncio.to_thread(store.migrate)
-        except Exception:
-            log.exception("embedded interaction store unavailable; events are not persisted")
-            return
-        batch: list[Event] = []
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-
-        async def pump() -> None:
-            assert self.bus is not None
-            async for event in self.bus.tail(EPOCH):
-                await queue.put(event)
-
-        pumper = asyncio.create_task(pump())
-        try:
-            while True:
-                batch.append(await queue.get())
-                with contextlib.suppress(asyncio.TimeoutError):
-                    while len(batch) < 5000:
-                        batch.append(await asyncio.wait_for(queue.get(), timeout=0.2))
-                try:
-                    await asyncio.to_thread(store.write, batch)
-                    batch = []
-                except Exception:
-                    log.exception("writing %d events to the interaction store failed; will retry", len(batch))
-                    await asyncio.sleep(1.0)
-        finally:
-            pumper.cancel()
-
-    # ---- viewers -------------------------------------------------------------------------------
-    async def profile(self, user_id: int) -> dict[str, Any] | None:
-        if user_id in self._profiles:
-            return self._profiles[user_id]
-        profile = None
-        if self.catalog is not None:
-            try:
-                profile = await self.catalog.get_user(user_id)
-            except Exception:
-                log.exception("catalog lookup failed for a viewer profile")
-                return None
-        if profile is None:
-            profile = self.service.live.bundle.model.popular.profiles.get(user_id)
-        if len(self._profiles) > 100_000:
-            self._profiles.clear()
-        self._profiles[user_id] = dict(profile) if profile else None
-        return self._profiles[user_id]
-
-    async def put_profile(self, user_id: int, profile: dict[str, Any]) -> None:
-        if self.catalog is not None:
-            await self.catalog.put_user(user_id, profile.get("age"), profile.get("gender"), profile.get("occupation"))
-        self._profiles[user_id] = profile
-        self.service.forget_user(user_id)
-
     # ---- model ---------------------------------------------------------------------------------
     @property
     def _ab_enabled(self) -> bool:
@@ -176,32 +160,26 @@ class Runtime:
 
     def _load_challenger(self) -> Bundle | None:
         """The A/B challenger (``models:/<name>@<challenger alias>``); None, logged, if it can't load."""
-        from movierecs.wiring import resolve_bundle
-
         uri = f"models:/{self.settings.model_name}@{self.settings.ab_challenger_alias}"
         try:
-            return resolve_bundle(self.settings, uri)
+            return self.ports.bundles.load(uri)
         except Exception:
             log.exception("A/B challenger %s unavailable; every viewer gets the champion", uri)
             return None
 
     async def reload(self, model: str | None) -> tuple[str, str]:
-        from movierecs.wiring import resolve_bundle
-
+        """Load ``model`` (default: the configured one) and swap; (new version, previous version)."""
         challenger = self._load_challenger if self._ab_enabled else None
-        return await self.service.reload(lambda: resolve_bundle(self.settings, model), challenger)
+        return await self.feed.reload(lambda: self.ports.bundles.load(model), challenger)
 
     async def readiness(self) -> dict[str, bool]:
-        checks = {"model": self._service is not None}
-        checks["event_bus"] = self.bus is not None and all(not t.done() for t in self._tasks[:1])
-        if self.catalog is not None:
+        """The model is loaded, the bus tail is running and the catalog (if any) answers."""
+        checks = {"model": self._feed is not None}
+        checks["event_bus"] = self._tail_task is not None and not self._tail_task.done()
+        if self.ports.catalog is not None:
             try:
-                await asyncio.wait_for(self._catalog_ping(), timeout=2.0)
+                await asyncio.wait_for(self.ports.catalog.get_user(1), timeout=2.0)
                 checks["catalog"] = True
             except Exception:
                 checks["catalog"] = False
         return checks
-
-    async def _catalog_ping(self) -> None:
-        assert self.catalog is not None
-        await self.catalog.get_user(1)

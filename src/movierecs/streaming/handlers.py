@@ -1,86 +1,30 @@
-"""Pure parts of the consumer: decode/validate a record, dead-letter envelopes, batching, backoff.
+"""Pure parts of the consumer: sort a batch, dead-letter envelopes, offsets, batching, backoff, lag.
 
-No I/O and no clock here: time is a parameter, so every rule is unit-tested without a broker.
+No I/O and no clock here: time is a parameter, so every rule is unit-tested without a broker. Records
+are decoded by the one event codec, :func:`movierecs.events.decode`.
+
+Examples
+--------
+>>> from types import SimpleNamespace as Rec
+>>> batch = [Rec(topic="t", partition=0, offset=7, value=b'{"user_id": 1, "item_id": 2, "type": "like"}'),
+...          Rec(topic="t", partition=0, offset=8, value=b"{oops")]
+>>> split = split_batch(batch)
+>>> len(split.events), [r.reason.value for _, r in split.rejected]
+(1, ['bad_json'])
+>>> next_offsets(batch)
+{('t', 0): 9}
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
 
-import orjson
-from pydantic import ValidationError
-
-from movierecs.events import Event
-
-#: Longest error text carried in a dead-letter header.
-MAX_ERROR_CHARS = 1000
+from movierecs.events import Event, Rejection, decode
+from movierecs.ports import StreamRecord
 
 
-class RejectReason(StrEnum):
-    """Why a record went to the dead-letter topic (the ``reason`` label of dlq_total)."""
-
-    empty = "empty"  # null or empty value
-    bad_json = "bad_json"  # not UTF-8 JSON
-    schema = "schema"  # JSON, but not a valid event (missing/extra fields, bad types or ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    reason: RejectReason
-    error: str
-
-
-def decode(value: bytes | None) -> Event | Rejection:
-    """The event a record carries, or why it is not one.
-
-    Examples
-    --------
-    >>> decode(b'{"user_id": 1, "item_id": 2, "type": "like"}').type.value
-    'like'
-    >>> decode(b"{oops").reason.value
-    'bad_json'
-    """
-    if not value:
-        return Rejection(RejectReason.empty, "the record has no value")
-    try:
-        data = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        return Rejection(RejectReason.bad_json, f"invalid JSON: {exc}"[:MAX_ERROR_CHARS])
-    if not isinstance(data, dict):
-        return Rejection(RejectReason.schema, f"an event is a JSON object, got {type(data).__name__}")
-    try:
-        return Event.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(event)'}: {err['msg']}" for err in exc.errors())
-        return Rejection(RejectReason.schema, f"invalid event: {problems}"[:MAX_ERROR_CHARS])
-
-
-class RecordLike(Protocol):
-    """What the consumer needs from a Kafka record (aiokafka's ConsumerRecord fits)."""
-
-    @property
-    def topic(self) -> str: ...
-
-    @property
-    def partition(self) -> int: ...
-
-    @property
-    def offset(self) -> int: ...
-
-    @property
-    def timestamp(self) -> int: ...
-
-    @property
-    def key(self) -> bytes | None: ...
-
-    @property
-    def value(self) -> bytes | None: ...
-
-
-def dlq_headers(record: RecordLike, rejection: Rejection) -> list[tuple[str, bytes]]:
+def dlq_headers(record: StreamRecord, rejection: Rejection) -> list[tuple[str, bytes]]:
     """Headers of a dead-letter record; its value is the original bytes, its key the original key."""
     return [
         ("movierecs.reason", rejection.reason.value.encode()),
@@ -97,12 +41,12 @@ class Split:
     """A batch of records sorted into events to store and records to dead-letter."""
 
     events: list[Event]
-    rejected: list[tuple[RecordLike, Rejection]]
+    rejected: list[tuple[StreamRecord, Rejection]]
 
 
-def split_batch(records: Iterable[RecordLike]) -> Split:
+def split_batch(records: Iterable[StreamRecord]) -> Split:
     events: list[Event] = []
-    rejected: list[tuple[RecordLike, Rejection]] = []
+    rejected: list[tuple[StreamRecord, Rejection]] = []
     for record in records:
         decoded = decode(record.value)
         if isinstance(decoded, Rejection):
@@ -112,7 +56,7 @@ def split_batch(records: Iterable[RecordLike]) -> Split:
     return Split(events, rejected)
 
 
-def next_offsets(records: Iterable[RecordLike]) -> dict[tuple[str, int], int]:
+def next_offsets(records: Iterable[StreamRecord]) -> dict[tuple[str, int], int]:
     """Offsets to commit once ``records`` are handled: per partition, the highest offset + 1."""
     out: dict[tuple[str, int], int] = {}
     for record in records:

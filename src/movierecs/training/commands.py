@@ -1,4 +1,7 @@
-"""Bodies of the train / evaluate / recommend / promote commands (the CLI only parses options)."""
+"""Bodies of the train / evaluate / recommend / promote commands.
+
+The CLI parses options and wires the ports (data, registry, bundles); these functions only use them.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,20 @@ import pandas as pd
 from rich.console import Console
 
 from movierecs.columns import Columns
+from movierecs.data.container import RawData
 from movierecs.domain.weighting import Weighting
 from movierecs.evaluation.protocol import EvalProtocol, make_split
 from movierecs.evaluation.report import evaluate_models, format_table
 from movierecs.exceptions import DataError, PromotionRefusedError
 from movierecs.models.base import Recommender
+from movierecs.models.bundle import Bundle
 from movierecs.models.hybrid import HybridConfig, HybridRecommender
 from movierecs.models.ials import IALSRecommender
 from movierecs.models.popular import PopularConfig, PopularRecommender
+from movierecs.ports import ModelRegistry
 from movierecs.settings import Settings
-from movierecs.training.gate import decide_promotion
-from movierecs.training.pipeline import run_training
+from movierecs.training.lifecycle import Promotion, promote, train_register_promote
 from movierecs.training.tune import AUTO_GRID_MAX_INTERACTIONS
-from movierecs.wiring import load_source, registry, resolve_bundle
 
 
 def _config(weighting: str | None, overrides: Mapping[str, Any], settings: Settings) -> HybridConfig:
@@ -38,34 +42,31 @@ def _config(weighting: str | None, overrides: Mapping[str, Any], settings: Setti
     return base.model_copy(update={"ials": ials, "weighting": scheme})
 
 
+def parse_watermark(text: str | None) -> pd.Timestamp | None:
+    """``--watermark`` as naive UTC (an offset-less time is taken as UTC)."""
+    if not text:
+        return None
+    ts = pd.Timestamp(text)
+    return ts.tz_localize(None) if ts.tzinfo is None else ts.tz_convert("UTC").tz_localize(None)
+
+
 def train_command(
     settings: Settings,
     console: Console,
     *,
-    dataset: str | None,
-    interactions: Path | None,
-    register: bool,
+    raw: RawData,
+    dataset_name: str,
+    registry: ModelRegistry | None,
     output_dir: Path | None,
     tune: int,
-    watermark: str | None,
+    watermark: pd.Timestamp | None,
     weighting: str | None,
     overrides: Mapping[str, Any],
     promote: bool,
     auto_tune: bool = True,
     json_path: Path | None = None,
 ) -> None:
-    mark = (
-        pd.Timestamp(watermark).tz_localize(None)
-        if watermark and pd.Timestamp(watermark).tzinfo is None
-        else (pd.Timestamp(watermark).tz_convert("UTC").tz_localize(None) if watermark else None)
-    )
-    with console.status("loading data"):
-        if dataset is None and interactions is None:
-            from movierecs.wiring import extract_from_stores
-
-            raw = extract_from_stores(settings, until=mark)
-        else:
-            raw = load_source(settings, dataset, interactions)
+    """Tune (optionally), then train → register (with a registry) → gate → promote (``promote``)."""
     config = _config(weighting, overrides, settings)
     protocol = EvalProtocol()
     explicit = any(overrides.get(k) is not None for k in ("regularization", "alpha"))
@@ -94,68 +95,54 @@ def train_command(
             config, best = run_tune(split.train_raw, config, protocol, tune, on_trial=lambda _n, _v: bar.advance(task))
         console.print(f"tuning: best validation NDCG@10 {best:.4f} with {config.model_dump_json()}")
     with console.status("training") as status:
-        outcome = run_training(
+        result = train_register_promote(
             raw,
             config,
             protocol,
+            registry,
+            dataset_name=dataset_name,
             output_dir=output_dir,
-            watermark=mark,
-            dataset_name=dataset or (interactions.name if interactions else "store"),
+            watermark=watermark,
+            promote_to=settings.model_alias if promote else None,
             step=lambda msg: status.update(msg),
         )
+    outcome, registered = result.outcome, result.registered
     view = outcome.table[["model", "slice", "n_users", "recall@10", "ndcg@10", "map@10", "coverage@10"]]
     print(format_table(view))
-    version = None
-    if register:
-        with console.status("logging to MLflow"):
-            reg = registry(settings)
-            registered = reg.log_training(
-                outcome.bundle_dir,
-                outcome.params,
-                outcome.metrics,
-                outcome.plots,
-                tags={"watermark": outcome.bundle.watermark},
-            )
-        version = registered.version
-        console.print(f"MLflow run {registered.run_id}; registered {settings.model_name} version {version}")
+    if registered is not None:
+        console.print(f"MLflow run {registered.run_id}; registered {settings.model_name} version {registered.version}")
     if output_dir:
         console.print(f"bundle written to {output_dir}")
     if json_path:
         _write_json(
             json_path,
             {
-                "version": version,
-                "run_id": registered.run_id if register else None,
+                "version": registered.version if registered else None,
+                "run_id": registered.run_id if registered else None,
                 "watermark": outcome.bundle.watermark,
                 "bundle_dir": str(outcome.bundle_dir),
                 "config": config.model_dump(mode="json"),
                 "metrics": outcome.metrics,
             },
         )
-    if promote and version:
-        promote_command(settings, console, version=version, alias=None, tolerance=0.02, force=False)
+    if result.promotion is not None:
+        _report_promotion(result.promotion, console, None)
 
 
 def evaluate_command(
-    settings: Settings,
     console: Console,
     *,
-    dataset: str | None,
-    interactions: Path | None,
+    raw: RawData,
     split: str,
     test_fraction: float,
     k: int,
     json_path: Path | None,
     weightings: bool,
-    model: str | None,
+    config: HybridConfig | None = None,
 ) -> None:
-    raw = load_source(settings, dataset, interactions) if (dataset or interactions) else None
-    if raw is None:
-        from movierecs.wiring import extract_from_stores
-
-        raw = extract_from_stores(settings)
+    """Hybrid, iALS, segment and global popularity per user slice (``config``: a served model's)."""
     protocol = EvalProtocol(split=split, test_fraction=test_fraction, k=k)  # type: ignore[arg-type]
-    config = resolve_bundle(settings, model).model.config if model else HybridConfig()
+    config = config or HybridConfig()
     data = make_split(raw, protocol)
     tables = []
     with console.status("evaluating"):
@@ -212,7 +199,7 @@ def _profiles(users: pd.DataFrame) -> dict[int, dict[str, object]]:
 
 
 def recommend_command(
-    settings: Settings, *, model: str, users: list[int], users_file: Path | None, k: int, output: Path | None
+    bundle: Bundle, *, users: list[int], users_file: Path | None, k: int, output: Path | None
 ) -> None:
     ids = list(users)
     if users_file:
@@ -223,7 +210,6 @@ def recommend_command(
             raise DataError(f"{users_file}: every line must be an integer user id ({exc})") from exc
     if not ids:
         raise DataError("give --user ID or --users-file FILE")
-    bundle = resolve_bundle(settings, model)
     reco = bundle.model.recommend(np.asarray(ids, dtype=np.int64), k=k)
     if output:
         reco.to_csv(output, index=False, float_format="%.6f")
@@ -237,36 +223,31 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
 
 
 def promote_command(
-    settings: Settings,
+    registry: ModelRegistry,
     console: Console,
     *,
     version: str | None,
-    alias: str | None,
+    alias: str,
     tolerance: float,
     force: bool,
     json_path: Path | None = None,
 ) -> None:
-    reg = registry(settings)
-    target_alias = alias or settings.model_alias
-    candidate = reg.get_version(version) if version else reg.latest_version()
-    if candidate is None:
-        raise DataError(f"no versions of {settings.model_name} are registered; run `movierecs train` first")
+    """The quality gate and the alias move; raises PromotionRefusedError (exit 3) when refused."""
+    _report_promotion(
+        promote(registry, version=version, alias=alias, tolerance=tolerance, force=force), console, json_path
+    )
 
-    def report(promoted: bool, reason: str) -> None:
-        if json_path:
-            _write_json(
-                json_path, {"promoted": promoted, "version": candidate.version, "alias": target_alias, "reason": reason}
-            )
 
-    champion = reg.version_for_alias(target_alias)
-    if champion is not None and champion.version == candidate.version:
-        report(False, f"version {candidate.version} already holds alias {target_alias}")
-        console.print(f"version {candidate.version} already holds alias {target_alias}")
-        return
-    decision = decide_promotion(candidate.metrics, champion.metrics if champion else None, tolerance)
-    if not decision.promote and not force:
-        report(False, decision.reason)
-        raise PromotionRefusedError(f"version {candidate.version}: {decision.reason}")
-    reg.set_alias(target_alias, candidate.version)
-    report(True, decision.reason)
-    console.print(f"promoted version {candidate.version} to {target_alias}: {decision.reason}")
+def _report_promotion(result: Promotion, console: Console, json_path: Path | None) -> None:
+    """Write the ``--json`` result (refused or not), print it, raise when the gate refused."""
+    if json_path:
+        _write_json(
+            json_path,
+            {"promoted": result.promoted, "version": result.version, "alias": result.alias, "reason": result.reason},
+        )
+    if result.refused:
+        raise PromotionRefusedError(f"version {result.version}: {result.reason}")
+    if result.promoted:
+        console.print(f"promoted version {result.version} to {result.alias}: {result.reason}")
+    else:
+        console.print(result.reason)

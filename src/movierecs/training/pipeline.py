@@ -1,6 +1,8 @@
-"""extract -> split -> fit -> evaluate -> refit on everything -> bundle -> (register).
+"""split -> fit -> evaluate -> refit on everything -> bundle.
 
-Uses ports only; the CLI wires the concrete stores and registry.
+No I/O beyond the bundle folder and the plots: the data comes in as :class:`RawData` (read by
+the composition root from a dataset or the stores), and :mod:`movierecs.training.lifecycle`
+registers and promotes the outcome.
 """
 
 from __future__ import annotations

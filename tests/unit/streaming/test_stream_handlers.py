@@ -9,19 +9,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from movierecs.events import Event, EventType
-from movierecs.streaming.handlers import (
-    MAX_ERROR_CHARS,
-    Backoff,
-    BatchPolicy,
-    Rejection,
-    RejectReason,
-    decode,
-    dlq_headers,
-    lag,
-    next_offsets,
-    split_batch,
-)
+from movierecs.events import MAX_ERROR_CHARS, Event, EventType, Rejection, RejectReason, decode
+from movierecs.streaming.handlers import Backoff, BatchPolicy, dlq_headers, lag, next_offsets, split_batch
 
 TS = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
