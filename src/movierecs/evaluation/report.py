@@ -76,10 +76,12 @@ def _metrics(
         return {name: 0.0 for name in objs}
     values = rm.calc_metrics(objs, reco=reco_s, interactions=test_s, prev_interactions=prev, catalog=catalog)
     out = {name: float(values.get(name, 0.0)) for name in objs}
-    # rectools averages over users that got recommendations; rescale ranking metrics to all users
+    # rectools 0.19 averages recall/NDCG/MAP/precision over every viewer of the test interactions
+    # (an unserved one scores 0): nothing to rescale. Serendipity alone is averaged over the viewers
+    # that got a list, so it is brought to the same denominator; novelty and coverage describe the
+    # lists shown and stay as they are.
     served = reco_s[Columns.User].nunique()
-    for name in (f"recall@{k}", f"ndcg@{k}", f"map@{k}", f"precision@{k}", f"serendipity@{k}"):
-        out[name] *= served / len(users)
+    out[f"serendipity@{k}"] *= served / len(users)
     return out
 
 
