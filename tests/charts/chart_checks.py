@@ -6,6 +6,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,6 +14,7 @@ from chart_offline import CHART, REPO
 from jsonschema import Draft7Validator
 
 CRD_SCHEMAS = REPO.parent / "shared" / "schemas" / "crds"
+LOCAL_SCHEMAS = Path(__file__).resolve().parent / "schemas"  # kinds the catalog lacks (schemas/README.md)
 K8S_VERSION = "1.35.0"  # kubernetes-validate ships schemas up to 1.37; the kubectl/helm layer is v1.35
 APP_UID = 10001
 
@@ -24,9 +26,11 @@ Obj = dict[str, Any]
 
 @functools.cache
 def crd_validator(api_version: str, kind: str) -> Draft7Validator | None:
-    """Validator from ../shared/schemas/crds (datree catalog), None if none is vendored."""
+    """Validator from ../shared/schemas/crds (datree catalog), else tests/charts/schemas; None if neither has it."""
     group, _, version = api_version.rpartition("/")
     path = CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
+    if not path.is_file():
+        path = LOCAL_SCHEMAS / group / f"{kind.lower()}_{version}.json"
     if not path.is_file():
         return None
     # Go RE2 accepts a mid-pattern (?i); Python's re wants global flags first (schemas README).

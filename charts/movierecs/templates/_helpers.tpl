@@ -137,6 +137,11 @@ http://{{ include "movierecs.componentFullname" (dict "root" . "component" "mlfl
 {{- default (printf "%s-app" (include "movierecs.postgresqlName" .)) .Values.postgresql.existingSecret -}}
 {{- end -}}
 
+{{/* basic-auth Secret of Airflow's metadata role (CloudNativePG managed role). */}}
+{{- define "movierecs.airflowDbSecret" -}}
+{{- include "movierecs.componentFullname" (dict "root" . "component" "airflow-db") -}}
+{{- end -}}
+
 {{/*
 A random credential that survives upgrades: reuse the value already in the cluster (lookup; empty
 under `helm template`), otherwise generate one. (dict "root" $ "name" "<secret>" "key" "<key>")
