@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,12 @@ from rich.console import Console
 from movierecs.data.loaders import DATASETS
 from movierecs.exceptions import MovieRecsError, PromotionRefusedError
 from movierecs.settings import Settings
+
+if TYPE_CHECKING:
+    from movierecs.composition import TrainingPorts
+    from movierecs.data.container import RawData
+    from movierecs.ports import RegisteredVersion
+    from movierecs.training.lifecycle import DataSource
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -128,13 +134,29 @@ def evaluate(
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON")] = None,
     weightings: Annotated[bool, typer.Option(help="also compare the weighting schemes")] = False,
     model: Annotated[str | None, typer.Option(help="bundle dir or models:/ URI: take its config")] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="gate mode: score this registered version and the champion as registered (no refit)"),
+    ] = None,
+    alias: Annotated[str | None, typer.Option(help="gate mode: the champion's alias (default: settings')")] = None,
 ) -> None:
-    """Offline evaluation: hybrid, iALS, segment and global popularity per user slice."""
+    """Offline evaluation: hybrid, iALS, segment and global popularity per user slice.
+
+    With --version: the gate's evaluation instead. That version's hold-out twin and the alias's
+    champion, both loaded from the registry, scored on interactions neither saw; logged to the
+    version's MLflow run, where `movierecs promote` reads it."""
     from movierecs.composition import training_ports
-    from movierecs.training.commands import evaluate_command
+    from movierecs.training.commands import evaluate_command, gate_evaluate_command
 
     _limit_blas_threads()
-    ports = training_ports(_settings())
+    settings = _settings()
+    ports = training_ports(settings)
+    if version:
+        registry = ports.registry()
+        data = _gate_data(ports, dataset, interactions)
+        alias = alias or settings.model_alias
+        gate_evaluate_command(registry, data, console, version=version, alias=alias, json_path=json_path)
+        return
     raw = ports.read_data(dataset, interactions)
     evaluate_command(
         console,
@@ -165,28 +187,71 @@ def recommend(
     recommend_command(bundle, users=user or [], users_file=users_file, k=k, output=output)
 
 
+def _gate_data(ports: TrainingPorts, dataset: str | None, interactions: Path | None) -> DataSource:
+    """Where the gate reads interactions: the options, else the candidate's own dataset when it was
+    trained on a named one, else the stores."""
+
+    def read(version: RegisteredVersion) -> RawData:
+        named = dataset or (version.tags.get("dataset") if version.tags.get("dataset") in DATASETS else None)
+        return ports.read_data(None if interactions else named, interactions)
+
+    return read
+
+
 @app.command()
 def promote(
     version: Annotated[str | None, typer.Option(help="model version (default: the latest)")] = None,
     alias: Annotated[str | None, typer.Option(help="alias to move (default: settings' model alias)")] = None,
     tolerance: Annotated[float, typer.Option(help="relative NDCG@10 slack vs the champion")] = 0.02,
     force: Annotated[bool, typer.Option(help="skip the quality gate")] = False,
+    dataset: DatasetOpt = None,
+    interactions: CsvOpt = None,
     json_path: Annotated[
-        Path | None, typer.Option("--json", help="write {promoted, version, alias, reason} here, refused or not")
+        Path | None,
+        typer.Option("--json", help="write {promoted, version, alias, reason, evaluation, previous}, refused or not"),
     ] = None,
 ) -> None:
-    """Move the alias to a version if it passes the quality gate; exit code 3 when refused."""
+    """Score candidate and champion on data neither saw, move the alias if the gate lets it (exit 3: refused).
+
+    Uses the candidate's logged `movierecs evaluate --version` result when it was made against the
+    current champion; otherwise scores both now (data: --dataset/--interactions, else the
+    candidate's dataset, else the stores)."""
     from movierecs.composition import training_ports
     from movierecs.training.commands import promote_command
 
+    _limit_blas_threads()
     settings = _settings()
+    ports = training_ports(settings)
     promote_command(
-        training_ports(settings).registry(),
+        ports.registry(),
+        _gate_data(ports, dataset, interactions),
         console,
         version=version,
         alias=alias or settings.model_alias,
         tolerance=tolerance,
         force=force,
+        json_path=json_path,
+    )
+
+
+@app.command()
+def rollback(
+    reason: Annotated[str, typer.Option(help="why (recorded in the registry: version tag and alias history)")],
+    alias: Annotated[str | None, typer.Option(help="alias to move back (default: settings' model alias)")] = None,
+    to: Annotated[str | None, typer.Option(help="version to go back to (default: the alias's previous one)")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the result here")] = None,
+) -> None:
+    """Move the alias back to the version it held before, recording the reason in the registry."""
+    from movierecs.composition import training_ports
+    from movierecs.training.commands import rollback_command
+
+    settings = _settings()
+    rollback_command(
+        training_ports(settings).registry(),
+        console,
+        alias=alias or settings.model_alias,
+        reason=reason,
+        to=to,
         json_path=json_path,
     )
 

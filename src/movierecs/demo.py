@@ -19,9 +19,8 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
     from movierecs.composition import training_ports
     from movierecs.data.fetch import fetch_dataset
     from movierecs.data.loaders import load_dataset
-    from movierecs.evaluation.protocol import EvalProtocol
     from movierecs.models.hybrid import HybridConfig
-    from movierecs.training.lifecycle import train_register_promote
+    from movierecs.training.lifecycle import TRAIN_PROTOCOL, train_register_promote
 
     ports = training_ports(settings)
     timings: dict[str, float] = {}
@@ -52,7 +51,7 @@ def prepare(settings: Settings, console: Console) -> dict[str, Any]:
             result = train_register_promote(
                 raw,
                 HybridConfig(),
-                EvalProtocol(),
+                TRAIN_PROTOCOL,
                 registry,
                 dataset_name=DATASET,
                 promote_to=settings.model_alias,

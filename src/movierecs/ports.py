@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from movierecs.events import Event, Rejection
@@ -24,7 +25,9 @@ class InteractionStore(Protocol):
     """Append-only, idempotent (on ``event_id``) store of interaction events.
 
     ``extract`` returns a deduplicated frame with columns
-    ``event_id, user_id, item_id, type, value, ts`` (``ts`` naive UTC), bounded by a watermark.
+    ``event_id, user_id, item_id, type, value, ts`` (``ts`` naive UTC), bounded by a watermark;
+    ``user_events`` the same frame for one viewer (a point read: the sort key starts with
+    ``user_id``); ``active_users`` the sorted distinct viewers with an event after ``since``.
     """
 
     def migrate(self) -> None: ...
@@ -32,6 +35,10 @@ class InteractionStore(Protocol):
     def write(self, events: Sequence[Event]) -> int: ...
 
     def extract(self, until: datetime | None = None, since: datetime | None = None) -> pd.DataFrame: ...
+
+    def user_events(self, user_id: int, since: datetime | None = None) -> pd.DataFrame: ...
+
+    def active_users(self, since: datetime) -> np.ndarray: ...
 
     def count(self) -> int: ...
 
@@ -134,7 +141,7 @@ class EventStream(Protocol):
 
 @dataclass(frozen=True)
 class RegisteredVersion:
-    """A model version in the registry and the metrics its training run logged."""
+    """A model version in the registry: its run's metrics and the version's tags."""
 
     version: str
     run_id: str
@@ -142,8 +149,25 @@ class RegisteredVersion:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias, as the registry recorded it (newest last in :meth:`ModelRegistry.alias_history`)."""
+
+    alias: str
+    version: str
+    previous: str | None
+    reason: str
+    at: str  # ISO-8601 UTC
+
+
 class ModelRegistry(Protocol):
-    """Versions of one registered model, their runs' metrics, and aliases (``champion``...)."""
+    """Versions of one registered model, their runs, and aliases (``champion``...) with their history.
+
+    ``log_training`` logs a run (``artifacts``: extra folders, e.g. the hold-out bundle the gate
+    scores) and registers the bundle; ``annotate`` adds metrics, tags and small text files (e.g.
+    ``gate/decision.json``) to an existing version's run; ``set_alias`` records every move with its
+    reason, newest last in ``alias_history``.
+    """
 
     def log_training(
         self,
@@ -153,6 +177,7 @@ class ModelRegistry(Protocol):
         plots: Mapping[str, Path] | None = None,
         tags: Mapping[str, str] | None = None,
         register: bool = True,
+        artifacts: Mapping[str, Path] | None = None,
     ) -> RegisteredVersion: ...
 
     def version_for_alias(self, alias: str) -> RegisteredVersion | None: ...
@@ -161,6 +186,12 @@ class ModelRegistry(Protocol):
 
     def latest_version(self) -> RegisteredVersion | None: ...
 
-    def set_alias(self, alias: str, version: str) -> None: ...
+    def set_alias(self, alias: str, version: str, reason: str = "") -> None: ...
+
+    def alias_history(self, alias: str) -> list[AliasMove]: ...
+
+    def annotate(
+        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str]
+    ) -> None: ...
 
     def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]: ...

@@ -193,40 +193,71 @@ def test_auto_tune_reports_its_pick_and_can_be_turned_off(ml100k_dir: Path, tmp_
     assert "auto-tune:" not in plain.output
 
 
-def test_train_and_promote_write_json_results(ml100k_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    """The retrain DAG passes results between pods through these files (Airflow XCom)."""
-    from typer.testing import CliRunner
+def test_the_dag_path_evaluates_registered_versions_and_the_gate_uses_it(cli: Cli, tmp_path: Path) -> None:
+    """train -> evaluate --version -> promote, as the retrain DAG's pods run them (results as JSON files,
+    the Airflow XComs): a bad candidate is refused with exit 3, a good one promoted, then rolled back."""
+    from mlflow import MlflowClient
 
-    from movierecs.cli import app
+    from movierecs.adapters.mlflow_registry import MlflowRegistry
 
-    monkeypatch.setenv("MOVIERECS_DATA_DIR", str(ml100k_dir))
-    monkeypatch.setenv("MOVIERECS_HOME", str(tmp_path / "home"))
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'home' / 'mlflow.db'}"
     base = ["train", "--dataset", "ml-100k", "--no-auto-tune"]
-    result = runner.invoke(app, [*base, "--json", str(tmp_path / "train.json")])
-    assert result.exit_code == 0, result.output
-    trained = json.loads((tmp_path / "train.json").read_text())
+
+    def step(*args: str, code: int = 0) -> dict[str, Any]:
+        out = tmp_path / f"{args[0]}-{len(list(tmp_path.glob('*.json')))}.json"
+        result = cli(*args, "--json", str(out))
+        assert result.code == code, result.err
+        return json.loads(out.read_text())
+
+    trained = step(*base)
     assert trained["version"] == "1"
-    assert trained["run_id"]
     assert trained["metrics"]["ndcg_at_10"] > trained["metrics"]["baseline.ndcg_at_10"]
+    first = step("evaluate", "--version", "1")
+    assert (first["champion_version"], first["champion"]) == (None, None)
+    assert first["window_start"] < first["window_end"]
+    assert first["n_users"] > 100
+    assert first["candidate"] > first["baseline"]
+    promoted = step("promote", "--version", "1")
+    assert (promoted["promoted"], promoted["version"], promoted["previous"]) == (True, "1", None)
+    assert promoted["evaluation"] == first  # the logged evaluation is what the gate used
 
-    result = runner.invoke(app, ["promote", "--version", "1", "--json", str(tmp_path / "p1.json")])
-    assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "p1.json").read_text()) | {"reason": ""} == {
-        "promoted": True,
-        "version": "1",
-        "alias": "champion",
-        "reason": "",
-    }
-
-    result = runner.invoke(app, [*base, "--factors", "2", "--iterations", "1", "--json", str(tmp_path / "t2.json")])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["promote", "--version", "2", "--json", str(tmp_path / "p2.json")])
-    refused = json.loads((tmp_path / "p2.json").read_text())
-    # CliRunner runs the typer app without main()'s translation to exit code 3 (tested elsewhere)
-    assert type(result.exception).__name__ == "PromotionRefusedError"
-    assert refused["promoted"] is False
-    assert refused["version"] == "2"
+    assert step(*base, "--factors", "2", "--iterations", "1")["version"] == "2"
+    bad = step("evaluate", "--version", "2")
+    # both scored as registered, on the same window: v1's hold-out twin saw exactly what v2's did
+    assert (bad["champion_version"], bad["champion_bundle"]) == ("1", "holdout")
+    assert bad["window_start"] == first["window_start"]
+    assert bad["champion"] == first["candidate"]  # the champion's twin, loaded (no refit), scores the same
+    assert bad["candidate"] < bad["champion"] * 0.98
+    refused = step("promote", "--version", "2", code=3)
+    assert (refused["promoted"], refused["version"]) == (False, "2")
     assert "champion" in refused["reason"] or "baseline" in refused["reason"]
+    assert refused["evaluation"] == bad
+
+    assert step(*base)["version"] == "3"
+    good = step("promote", "--version", "3")  # no logged evaluation: the gate scores both now
+    assert good["promoted"] is True, good["reason"]
+    assert good["evaluation"]["champion_version"] == "1"
+    assert good["evaluation"]["candidate"] >= good["evaluation"]["champion"] * 0.98
+
+    registry = MlflowRegistry(db, db, "movierecs")
+    assert registry.version_for_alias("champion").version == "3"  # type: ignore[union-attr]
+    client = MlflowClient(tracking_uri=db, registry_uri=db)
+    for version, decision in (("2", "refused"), ("3", "promoted")):
+        found = registry.get_version(version)
+        assert found.tags["gate.decision"] == decision
+        assert "gate.candidate.ndcg_at_10" in found.metrics
+        (tmp_path / version).mkdir()
+        local = client.download_artifacts(found.run_id, "gate/decision.json", str(tmp_path / version))
+        logged = json.loads(Path(local).read_text())
+        assert logged["promoted"] is (decision == "promoted")
+        assert logged["evaluation"]["window_end"] == first["window_end"]
+
+    back = step("rollback", "--reason", "CTR dropped on the A/B dashboard")
+    assert (back["version"], back["previous"]) == ("1", "3")
+    assert registry.version_for_alias("champion").version == "1"  # type: ignore[union-attr]
+    assert registry.get_version("3").tags["rollback.reason"] == "CTR dropped on the A/B dashboard"
+    assert [(m.version, m.previous) for m in registry.alias_history("champion")] == [
+        ("1", None),
+        ("3", "1"),
+        ("1", "3"),
+    ]

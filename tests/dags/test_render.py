@@ -108,7 +108,16 @@ def test_train_args_carry_the_interval_end_as_watermark(dag, kubeconfig: Path) -
 
 def test_evaluate_and_promote_use_the_version_train_registered(dag, kubeconfig: Path) -> None:
     evaluate = _container(_render(dag, "evaluate", kubeconfig))
-    assert evaluate.args == ["evaluate", "--model", "models:/movierecs/7", "--json", "/airflow/xcom/return.json"]
+    # the registered version itself is scored (no refit), against the alias's champion
+    assert evaluate.args == [
+        "evaluate",
+        "--version",
+        "7",
+        "--alias",
+        "champion",
+        "--json",
+        "/airflow/xcom/return.json",
+    ]
     assert evaluate.resources.requests == {"cpu": "500m", "memory": "1Gi"}
 
     promote = _container(_render(dag, "promote", kubeconfig))
@@ -123,7 +132,7 @@ def test_evaluate_and_promote_use_the_version_train_registered(dag, kubeconfig: 
         "--json",
         "/airflow/xcom/return.json",
     ]
-    assert promote.resources.limits == {"memory": "512Mi"}
+    assert promote.resources.limits == {"memory": "2Gi"}
 
 
 def test_variables_override_image_and_namespace(dag, kubeconfig: Path) -> None:

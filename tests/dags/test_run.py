@@ -60,7 +60,7 @@ def test_run_completes_and_hands_the_version_down(dag_under_test, metadata_db) -
     assert _states(run) == {"train": "success", "evaluate": "success", "promote": "success"}
     # dag.test() makes a manual run, whose data interval ends at the logical date itself.
     assert seen["train"][:3] == ["train", "--watermark", "2025-03-14T00:00:00+00:00"]
-    assert seen["evaluate"][:3] == ["evaluate", "--model", "models:/movierecs/12"]
+    assert seen["evaluate"][:5] == ["evaluate", "--version", "12", "--alias", "champion"]
     assert seen["promote"][:3] == ["promote", "--version", "12"]
 
 

@@ -31,7 +31,7 @@ def test_tasks_form_a_chain_train_evaluate_promote(dag) -> None:
 
 @pytest.mark.parametrize(
     ("task_id", "timeout", "retries"),
-    [("train", timedelta(hours=2), 2), ("evaluate", timedelta(minutes=30), 2), ("promote", timedelta(minutes=10), 1)],
+    [("train", timedelta(hours=2), 2), ("evaluate", timedelta(minutes=30), 2), ("promote", timedelta(minutes=30), 1)],
 )
 def test_retries_and_timeouts(dag, task_id: str, timeout: timedelta, retries: int) -> None:
     task = dag.get_task(task_id)

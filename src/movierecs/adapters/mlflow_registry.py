@@ -6,18 +6,22 @@ source is that folder, so ``models:/movierecs@champion`` downloads exactly the b
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from movierecs.exceptions import RegistryError
-from movierecs.ports import RegisteredVersion
+from movierecs.ports import AliasMove, RegisteredVersion
 
 log = logging.getLogger(__name__)
 BUNDLE_ARTIFACT = "bundle"
+HISTORY_TAG = "alias_history.{alias}"  # registered-model tag: JSON list of moves, newest last
+HISTORY_KEEP = 30  # moves kept per alias (a tag value holds at most a few kB)
 
 
 class MlflowRegistry:
@@ -59,8 +63,9 @@ class MlflowRegistry:
         plots: Mapping[str, Path] | None = None,
         tags: Mapping[str, str] | None = None,
         register: bool = True,
+        artifacts: Mapping[str, Path] | None = None,
     ) -> RegisteredVersion:
-        """Log a run (params, metrics, plots, bundle) and register the bundle as a new version."""
+        """Log a run (params, metrics, plots, bundle, extra folders) and register the bundle as a new version."""
         try:
             run = self.client.create_run(self._experiment_id(), tags=dict(tags or {}))
             run_id = run.info.run_id
@@ -74,6 +79,8 @@ class MlflowRegistry:
             for path in (plots or {}).values():
                 self.client.log_artifact(run_id, str(path), "plots")
             self.client.log_artifacts(run_id, str(bundle_dir), BUNDLE_ARTIFACT)
+            for name, folder in (artifacts or {}).items():
+                self.client.log_artifacts(run_id, str(folder), name)
             self.client.set_terminated(run_id)
             version = ""
             if register:
@@ -124,8 +131,49 @@ class MlflowRegistry:
             return None
         return self.get_version(str(max(int(v.version) for v in versions)))
 
-    def set_alias(self, alias: str, version: str) -> None:
-        self.client.set_registered_model_alias(self.model_name, alias, version)
+    def set_alias(self, alias: str, version: str, reason: str = "") -> None:
+        """Move ``alias`` to ``version`` and append the move (with ``reason``) to the alias history."""
+        try:
+            before = self.version_for_alias(alias)
+            history = self.alias_history(alias)
+            self.client.set_registered_model_alias(self.model_name, alias, version)
+            move = AliasMove(alias, version, before.version if before else None, reason, _now())
+            entries = [*(m.__dict__ for m in history[-(HISTORY_KEEP - 1) :]), move.__dict__]
+            self.client.set_registered_model_tag(self.model_name, HISTORY_TAG.format(alias=alias), json.dumps(entries))
+        except RegistryError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"moving {self.model_name}@{alias} to {version}: {exc}") from exc
+
+    def alias_history(self, alias: str) -> list[AliasMove]:
+        """Every recorded move of ``alias``, oldest first (moves made outside MovieRecs are not in it)."""
+        try:
+            model = self.client.get_registered_model(self.model_name)
+        except Exception:  # no registered model yet: no history
+            return []
+        raw = dict(model.tags or {}).get(HISTORY_TAG.format(alias=alias))
+        return [AliasMove(**entry) for entry in json.loads(raw)] if raw else []
+
+    def annotate(
+        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str]
+    ) -> None:
+        """Add metrics, tags (on the run and the version) and small text files to ``version``'s run."""
+        from mlflow.entities import Metric, RunTag
+
+        try:
+            mv = self.client.get_model_version(self.model_name, version)
+            run_id = str(mv.run_id)
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
+                tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()],
+            )
+            for key, value in tags.items():
+                self.client.set_model_version_tag(self.model_name, version, key, str(value)[:5000])
+            for path, text in files.items():
+                self.client.log_text(run_id, text, path)
+        except Exception as exc:
+            raise RegistryError(f"annotating version {version} of {self.model_name}: {exc}") from exc
 
     def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]:
         """Download ``models:/name@alias`` / ``models:/name/N`` / ``runs:/...`` to a local folder.
@@ -156,3 +204,7 @@ class MlflowRegistry:
         except Exception as exc:
             raise RegistryError(f"cannot download {uri}: {exc}") from exc
         return Path(path), version
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

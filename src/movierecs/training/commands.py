@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from movierecs.data.container import RawData
 from movierecs.domain.weighting import Weighting
 from movierecs.evaluation.protocol import EvalProtocol, make_split
 from movierecs.evaluation.report import evaluate_models, format_table
+from movierecs.evaluation.window import user_profiles
 from movierecs.exceptions import DataError, PromotionRefusedError
 from movierecs.models.base import Recommender
 from movierecs.models.bundle import Bundle
@@ -28,7 +30,15 @@ from movierecs.models.ials import IALSRecommender
 from movierecs.models.popular import PopularConfig, PopularRecommender
 from movierecs.ports import ModelRegistry
 from movierecs.settings import Settings
-from movierecs.training.lifecycle import Promotion, promote, train_register_promote
+from movierecs.training.lifecycle import (
+    TRAIN_PROTOCOL,
+    DataSource,
+    Promotion,
+    evaluate_version,
+    promote,
+    rollback,
+    train_register_promote,
+)
 from movierecs.training.tune import AUTO_GRID_MAX_INTERACTIONS
 
 
@@ -68,7 +78,7 @@ def train_command(
 ) -> None:
     """Tune (optionally), then train → register (with a registry) → gate → promote (``promote``)."""
     config = _config(weighting, overrides, settings)
-    protocol = EvalProtocol()
+    protocol = TRAIN_PROTOCOL
     explicit = any(overrides.get(k) is not None for k in ("regularization", "alpha"))
     if tune == 0 and auto_tune and not explicit and len(raw.interactions) <= AUTO_GRID_MAX_INTERACTIONS:
         from rich.progress import Progress
@@ -192,10 +202,7 @@ def evaluate_command(
 
 
 def _profiles(users: pd.DataFrame) -> dict[int, dict[str, object]]:
-    if users.empty:
-        return {}
-    cols = [c for c in (Columns.Age, Columns.Gender, Columns.Occupation) if c in users.columns]
-    return {int(r[Columns.User]): {c: r[c] for c in cols} for r in users.to_dict("records")}
+    return user_profiles(users)
 
 
 def recommend_command(
@@ -224,6 +231,7 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
 
 def promote_command(
     registry: ModelRegistry,
+    data: DataSource,
     console: Console,
     *,
     version: str | None,
@@ -232,19 +240,42 @@ def promote_command(
     force: bool,
     json_path: Path | None = None,
 ) -> None:
-    """The quality gate and the alias move; raises PromotionRefusedError (exit 3) when refused."""
-    _report_promotion(
-        promote(registry, version=version, alias=alias, tolerance=tolerance, force=force), console, json_path
+    """The fair gate and the alias move; raises PromotionRefusedError (exit 3) when refused."""
+    result = promote(registry, data, version=version, alias=alias, tolerance=tolerance, force=force)
+    _report_promotion(result, console, json_path)
+
+
+def gate_evaluate_command(
+    registry: ModelRegistry, data: DataSource, console: Console, *, version: str, alias: str, json_path: Path | None
+) -> None:
+    """Score a registered version and the alias's champion on the gate window (no refit), log it."""
+    result = evaluate_version(registry, data, version=version, alias=alias)
+    payload = asdict(result)
+    print(json.dumps(payload, indent=2))
+    if json_path:
+        _write_json(json_path, payload)
+    console.print(
+        f"version {result.version}: {result.metric} {result.candidate:.4f} vs champion "
+        f"{'-' if result.champion is None else f'{result.champion:.4f}'} (v{result.champion_version or '-'}, "
+        f"{result.champion_bundle or '-'} bundle), baseline {result.baseline:.4f} on {result.n_users} viewers, "
+        f"window ({result.window_start}, {result.window_end}]"
     )
+
+
+def rollback_command(
+    registry: ModelRegistry, console: Console, *, alias: str, reason: str, to: str | None, json_path: Path | None
+) -> None:
+    """Move the alias back to its previous version, with the reason recorded in the registry."""
+    result = rollback(registry, alias=alias, reason=reason, to=to)
+    if json_path:
+        _write_json(json_path, result.to_json())
+    console.print(f"{alias}: version {result.previous} -> {result.version} ({reason})")
 
 
 def _report_promotion(result: Promotion, console: Console, json_path: Path | None) -> None:
     """Write the ``--json`` result (refused or not), print it, raise when the gate refused."""
     if json_path:
-        _write_json(
-            json_path,
-            {"promoted": result.promoted, "version": result.version, "alias": result.alias, "reason": result.reason},
-        )
+        _write_json(json_path, result.to_json())
     if result.refused:
         raise PromotionRefusedError(f"version {result.version}: {result.reason}")
     if result.promoted:

@@ -33,6 +33,7 @@ Step = Callable[[str], None]
 class TrainOutcome:
     bundle: Bundle
     bundle_dir: Path
+    holdout_dir: Path | None  # the evaluated model (fit before the split point), the gate's twin
     table: pd.DataFrame
     metrics: dict[str, float]
     params: dict[str, Any]
@@ -65,7 +66,11 @@ def run_training(
     with_plots: bool = True,
 ) -> TrainOutcome:
     """Evaluate on a temporal hold-out next to the popularity baseline, then fit the served model on
-    every interaction up to ``watermark`` and write the bundle."""
+    every interaction up to ``watermark`` and write the bundle.
+
+    With a ``global_time`` protocol the evaluated model is also written as a bundle (``holdout_dir``,
+    watermark = the split point): the promotion gate scores it on interactions it never saw.
+    """
     say = step or (lambda _msg: None)
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
@@ -122,4 +127,10 @@ def run_training(
     bundle = Bundle(model, meta)
     bundle_dir = output_dir or Path(tempfile.mkdtemp(prefix="movierecs-bundle-"))
     bundle.save(bundle_dir)
-    return TrainOutcome(bundle, bundle_dir, table, metrics, params, plots, seconds)
+    holdout_dir = None
+    if protocol.split == "global_time":
+        split_point = train_ts.watermark.isoformat()
+        params["split_point"] = split_point
+        holdout_meta = meta | {"role": "holdout", "watermark": split_point, "fingerprint": train_ts.fingerprint}
+        holdout_dir = Bundle(candidate, holdout_meta).save(Path(tempfile.mkdtemp(prefix="movierecs-holdout-")))
+    return TrainOutcome(bundle, bundle_dir, holdout_dir, table, metrics, params, plots, seconds)

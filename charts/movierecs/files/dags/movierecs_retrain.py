@@ -10,9 +10,13 @@ Data flow between pods (through XCom: each pod writes ``/airflow/xcom/return.jso
 * ``train`` extracts interactions up to the run's ``data_interval_end`` (the watermark: reruns of the
   same interval read the same snapshot), fits, evaluates, logs to MLflow and registers a version;
   its JSON result (``movierecs train --json FILE``) carries at least ``version``.
-* ``evaluate`` writes the offline report of that exact version (``models:/<name>/<version>``).
-* ``promote`` is the quality gate. It moves the alias only if the candidate is not worse than the
-  champion (within ``tolerance``). A refusal exits with code 3: the task ends *skipped* (not failed,
+* ``evaluate`` scores that exact registered version (its hold-out twin) and the alias's current
+  champion, both loaded from the registry (no refit), on the interactions neither was fit on, and
+  logs the scores and the window to the version's MLflow run (``gate/evaluation.json``).
+* ``promote`` is the quality gate. It decides on ``evaluate``'s logged result (or scores both itself
+  if the alias moved meanwhile) and moves the alias only if the candidate beats popularity and is not
+  worse than the champion (within ``tolerance``); the decision lands in ``gate/decision.json``.
+  A refusal exits with code 3: the task ends *skipped* (not failed,
   the pipeline worked) and the gate's reason is in the task's XCom (``return_value``, written by
   ``movierecs promote --json FILE`` before it exits; the provider pushes XCom of failed pods too)
   and in the task log.
@@ -42,7 +46,6 @@ NAMESPACE = "{{ var.value.get('movierecs_namespace', params.namespace) }}"
 WATERMARK = "{{ data_interval_end | ts }}"
 TRAIN_RESULT = "ti.xcom_pull(task_ids='train')"
 VERSION = "{{ " + TRAIN_RESULT + "['version'] }}"  # the version this run's train registered
-MODEL_URI = "models:/{{ params.model_name }}/" + VERSION
 
 
 def _resources(cpu: str, memory: str, memory_limit: str) -> k8s.V1ResourceRequirements:
@@ -130,7 +133,7 @@ with DAG(
     )
     evaluate = _pod_task(
         "evaluate",
-        ["evaluate", "--model", MODEL_URI, "--json", XCOM_FILE],
+        ["evaluate", "--version", VERSION, "--alias", "{{ params.alias }}", "--json", XCOM_FILE],
         execution_timeout=timedelta(minutes=30),
         container_resources=_resources("500m", "1Gi", "2Gi"),
     )
@@ -151,8 +154,9 @@ with DAG(
         # reason in XCom; any other non-zero exit fails the task as usual.
         skip_on_exit_code=GATE_REFUSED_EXIT_CODE,
         retries=1,
-        execution_timeout=timedelta(minutes=10),
-        container_resources=_resources("100m", "256Mi", "512Mi"),
+        execution_timeout=timedelta(minutes=30),
+        # scores both models itself when the alias moved after `evaluate` (else reads its result)
+        container_resources=_resources("500m", "1Gi", "2Gi"),
     )
 
     train >> evaluate >> promote
