@@ -155,8 +155,9 @@ def build_api(settings: Settings, bundle: Bundle | None = None) -> FastAPI:
     """The API process: ``bundle`` preloads a model (tests); otherwise the configured one is loaded.
 
     Nothing connects here: the API's start does, and serves titles from the model bundle when the
-    catalog is unreachable (or its URL unsupported). In the embedded mode (``memory://`` bus and
-    ``embedded_sink``) the API also runs :func:`memory_sink`.
+    catalog is unreachable (or its URL unsupported), and viewers from memory when the interaction
+    store is (``MOVIERECS_VIEWER_STORE_READS=false`` turns its reads off). In the embedded mode
+    (``memory://`` bus and ``embedded_sink``) the API also runs :func:`memory_sink`.
     """
     import logging
 
@@ -171,7 +172,13 @@ def build_api(settings: Settings, bundle: Bundle | None = None) -> FastAPI:
         logging.getLogger(__name__).exception("catalog unavailable; serving titles from the model bundle")
         api_catalog = None
     sink = memory_sink(bus, settings) if isinstance(bus, MemoryEventBus) and settings.embedded_sink else None
-    ports = ApiPorts(bus=bus, bundles=bundle_loader(settings), catalog=api_catalog, sink=sink)
+    store = None
+    if settings.viewer_store_reads:  # viewers' events since the watermark, read back on demand
+        try:
+            store = interaction_store(settings.interactions)
+        except UnsupportedUrlError:
+            logging.getLogger(__name__).exception("interaction store unavailable; viewers are served from memory")
+    ports = ApiPorts(bus=bus, bundles=bundle_loader(settings), catalog=api_catalog, sink=sink, store=store)
     return create_app(settings, ports, bundle=bundle)
 
 

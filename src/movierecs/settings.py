@@ -73,6 +73,27 @@ class Settings(BaseSettings):
         default=True, description="JSON access log: writes, errors and slow requests (GET 2xx are in the metrics)"
     )
     slow_request_ms: float = Field(default=250.0, ge=0.0, description="access-log every request slower than this")
+    online_max_viewers: int = Field(
+        default=200_000, ge=1, description="viewers whose events since the watermark are held in memory"
+    )
+    online_max_events_per_viewer: int = Field(
+        default=500, ge=1, description="titles held per viewer (the oldest events beyond it are dropped)"
+    )
+    fold_in_cache_viewers: int = Field(
+        default=50_000, ge=0, description="viewers whose folded-in vectors are kept between their events"
+    )
+    viewer_store_reads: bool = Field(
+        default=True,
+        description="read a viewer's events since the watermark from the interaction store when memory lacks them",
+    )
+    store_read_timeout_ms: float = Field(
+        default=500.0, gt=0, description="longest wait for one viewer's events from the store (else served without)"
+    )
+    tail_window_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="replicas tail the bus from this long before start-up (older events: read from the store)",
+    )
     response_cache_users: int = Field(
         default=50_000, ge=0, description="viewers whose rendered lists are cached (0: no cache)"
     )

@@ -159,6 +159,29 @@ def test_extract_is_bounded_by_the_watermark(store: InteractionStore) -> None:
     assert len(store.extract(since=T0 + timedelta(minutes=17))) == 2
 
 
+def test_user_events_is_one_viewers_deduplicated_events_after_since(store: InteractionStore) -> None:
+    events = _events(70, users=7)  # viewer 1 gets events 0, 7, 14, ...
+    store.write(events)
+    store.write(events[:14])  # redelivered
+    mine = store.user_events(1)
+    assert sorted(mine["item_id"]) == [e.item_id for e in events if e.user_id == 1]
+    assert mine["event_id"].is_unique
+    assert list(mine.columns) == list(store.extract().columns)
+    assert mine.dtypes.equals(store.extract().dtypes)
+    since = T0 + timedelta(minutes=35)
+    later = store.user_events(1, since=since)
+    assert sorted(later["item_id"]) == [e.item_id for e in events if e.user_id == 1 and e.ts > since]
+    assert store.user_events(999).empty
+
+
+def test_active_users_are_the_distinct_viewers_after_since(store: InteractionStore) -> None:
+    assert store.active_users(T0).tolist() == []
+    store.write(_events(40, users=7))
+    assert store.active_users(T0 - timedelta(minutes=1)).tolist() == list(range(1, 8))
+    # minutes 35..39 are left after since: items 135..139 belong to viewers 1 + i % 7
+    assert store.active_users(T0 + timedelta(minutes=34)).tolist() == sorted({1 + i % 7 for i in range(35, 40)})
+
+
 def test_count_and_empty_write(store: InteractionStore) -> None:
     assert store.write([]) == 0
     assert store.count() == 0

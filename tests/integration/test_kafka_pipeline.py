@@ -176,6 +176,51 @@ async def test_like_via_api_is_stored_once_and_reaches_every_replica(
     assert (int(row["user_id"]), int(row["item_id"]), row["type"]) == (NEW_VIEWER, LIKED, "like")
 
 
+# ---- scale-out and eviction: a replica that never saw the like reads it from ClickHouse ---------
+async def test_a_replica_started_after_the_like_reads_it_from_clickhouse(
+    settings: Settings, store: InteractionStore, bundle: Any
+) -> None:
+    """Replica B starts after the like was stored and tails the bus only from its own start
+    (``tail_window_s=0``): the like reaches B's list through one point read of ClickHouse."""
+    body = {"user_id": NEW_VIEWER, "item_id": LIKED, "type": "like"}
+    async with api_replica(settings, bundle) as a, running_consumer(settings):
+        r = await a.post("/v1/events", json=body)
+        assert r.status_code == 202, r.text
+        on_a = (await a.get(f"/v1/recommendations/{NEW_VIEWER}")).json()
+        assert on_a["strategy"] == "ials_online"
+        await wait_for(lambda: len(stored_ids(store)) == 1, 30, "the like to reach ClickHouse")
+    late = settings.model_copy(update={"tail_window_s": 0.0})
+    async with api_replica(late, bundle) as b:
+        on_b = (await b.get(f"/v1/recommendations/{NEW_VIEWER}")).json()
+        assert on_b["strategy"] == "ials_online"
+        assert [i["item_id"] for i in on_b["items"]] == [i["item_id"] for i in on_a["items"]]
+        metrics = (await b.get("/metrics")).text
+        assert 'movierecs_viewer_store_reads_total{result="ok"} 1.0' in metrics
+    without = late.model_copy(update={"viewer_store_reads": False, "tail_window_s": 0.0})
+    async with api_replica(without, bundle) as c:  # the same replica without store reads replays from the watermark
+        deadline = time.monotonic() + 10
+        while (await c.get(f"/v1/recommendations/{NEW_VIEWER}")).json()["strategy"] != "ials_online":
+            assert time.monotonic() < deadline, "the full replay from the watermark never delivered the like"
+            await asyncio.sleep(0.1)
+
+
+async def test_an_evicted_viewer_is_read_back_from_clickhouse(
+    settings: Settings, store: InteractionStore, bundle: Any
+) -> None:
+    small = settings.model_copy(update={"online_max_viewers": 1})
+    async with api_replica(small, bundle) as a, running_consumer(small):
+        assert (
+            await a.post("/v1/events", json={"user_id": NEW_VIEWER, "item_id": LIKED, "type": "like"})
+        ).status_code == 202
+        liked = [i["item_id"] for i in (await a.get(f"/v1/recommendations/{NEW_VIEWER}")).json()["items"]]
+        other = {"user_id": NEW_VIEWER + 1, "item_id": 50, "type": "like"}
+        assert (await a.post("/v1/events", json=other)).status_code == 202  # pushes the first viewer out
+        await wait_for(lambda: len(stored_ids(store)) == 2, 30, "both likes to reach ClickHouse")
+        back = (await a.get(f"/v1/recommendations/{NEW_VIEWER}")).json()
+        assert back["strategy"] == "ials_online"
+        assert [i["item_id"] for i in back["items"]] == liked
+
+
 # ---- invalid records -> DLQ with the reason; valid neighbours still stored -----------------------
 async def test_invalid_records_go_to_the_dlq_with_a_reason(settings: Settings, store: InteractionStore) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition

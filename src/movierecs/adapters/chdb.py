@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+import numpy as np
 import pandas as pd
 
 from movierecs.adapters import sql_interactions as sql
@@ -115,12 +116,24 @@ class ChdbInteractionStore:
         return len(events)
 
     def extract(self, until: datetime | None = None, since: datetime | None = None) -> pd.DataFrame:
-        frame = self._query(sql.extract(self.database, until, since), "DataFrame")
+        return self._frame(self._query(sql.extract(self.database, until, since), "DataFrame"))
+
+    @staticmethod
+    def _frame(frame: pd.DataFrame | None) -> pd.DataFrame:
         if frame is None or len(frame) == 0:
             return sql.frame_from_columns([], [], [], [], [], [])
         return sql.frame_from_columns(
             frame["event_id"], frame["user_id"], frame["item_id"], frame["type"], frame["value"], frame["ts_unix"]
         )
+
+    def user_events(self, user_id: int, since: datetime | None = None) -> pd.DataFrame:
+        return self._frame(self._query(sql.user_events(self.database, user_id, since), "DataFrame"))
+
+    def active_users(self, since: datetime) -> np.ndarray:
+        frame = self._query(sql.active_users(self.database, since), "DataFrame")
+        if frame is None or len(frame) == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(frame["user_id"].to_numpy(dtype=np.int64))
 
     def count(self) -> int:
         return int(str(self._query(sql.count(self.database))).strip() or 0)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from movierecs.adapters import sql_interactions as sql
@@ -105,6 +106,14 @@ class ClickHouseInteractionStore:
         if not cols:  # no rows: the driver returns an empty list, not empty columns
             cols = [[] for _ in sql.EXTRACT_COLUMNS]
         return sql.frame_from_columns(*cols)
+
+    def user_events(self, user_id: int, since: datetime | None = None) -> pd.DataFrame:
+        cols = self._run(sql.user_events(self.database, user_id, since), columnar=True, settings={"use_numpy": True})
+        return sql.frame_from_columns(*(cols or [[] for _ in sql.EXTRACT_COLUMNS]))
+
+    def active_users(self, since: datetime) -> np.ndarray:
+        cols = self._run(sql.active_users(self.database, since), columnar=True, settings={"use_numpy": True})
+        return np.unique(np.asarray(cols[0], dtype=np.int64)) if cols else np.empty(0, dtype=np.int64)
 
     def count(self) -> int:
         return int(self._run(sql.count(self.database))[0][0])

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -23,14 +25,20 @@ MEMORY_TOPIC = "memory"
 
 
 class MemoryEventBus:
-    """Every tailer sees every event (like API replicas tailing all Kafka partitions)."""
+    """Every tailer sees every event (like API replicas tailing all Kafka partitions).
 
-    def __init__(self, max_events: int = 1_000_000) -> None:
+    Like Kafka's record timestamps, the log remembers when each event was published: :meth:`tail`
+    starts at the first event published at or after ``since``, whatever time the event itself says.
+    """
+
+    def __init__(self, max_events: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
         self._log: list[Event] = []
+        self._published: list[float] = []  # unix seconds, parallel to _log (non-decreasing)
         self._max = max_events
         self._offset = 0  # absolute offset of _log[0]
         self._changed = asyncio.Condition()
         self._running = False
+        self._clock = clock
 
     async def start(self) -> None:
         self._running = True
@@ -44,15 +52,19 @@ class MemoryEventBus:
         if not self._running:
             raise BusUnavailableError("the in-process event bus is stopped")
         async with self._changed:
+            now = self._clock()
             self._log.extend(events)
+            self._published.extend([now] * len(events))
             if len(self._log) > self._max:
                 drop = len(self._log) - self._max
                 del self._log[:drop]
+                del self._published[:drop]
                 self._offset += drop
             self._changed.notify_all()
 
     async def tail(self, since: datetime) -> AsyncIterator[Event]:
-        position = self._offset
+        """Every event published at or after ``since``, then new ones, until the bus stops."""
+        position = self._offset + bisect.bisect_left(self._published, since.timestamp())
         while self._running:
             async with self._changed:
                 position = max(position, self._offset)
@@ -61,8 +73,7 @@ class MemoryEventBus:
                 batch = self._log[position - self._offset :]
                 position += len(batch)
             for event in batch:
-                if event.ts >= since:
-                    yield event
+                yield event
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,22 @@ def extract(db: str, until: datetime | None = None, since: datetime | None = Non
     ).rstrip()
 
 
+def user_events(db: str, user_id: int, since: datetime | None = None) -> str:
+    """One viewer's deduplicated events after ``since``: a point read on the sort key's first column."""
+    conds = [f"user_id = {int(user_id)}"]
+    if since is not None:
+        conds.append(f"ts > toDateTime({unix_seconds(since)})")
+    return (
+        "SELECT toString(event_id) AS event_id, user_id, item_id, type, value, "
+        f"toUInt32(ts) AS ts_unix FROM {check_identifier(db)}.{TABLE} FINAL WHERE {' AND '.join(conds)}"
+    )
+
+
+def active_users(db: str, since: datetime) -> str:
+    """Distinct viewers with an event after ``since`` (duplicates don't matter here: no FINAL)."""
+    return f"SELECT DISTINCT user_id FROM {check_identifier(db)}.{TABLE} WHERE ts > toDateTime({unix_seconds(since)})"
+
+
 def count(db: str) -> str:
     """Number of distinct events (after deduplication)."""
     return f"SELECT count() FROM {check_identifier(db)}.{TABLE} FINAL"

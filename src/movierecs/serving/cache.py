@@ -26,11 +26,12 @@ class CachedList:
 
 
 class ResponseCache:
-    """Per-viewer rendered bodies, at most ``max_users`` viewers (least recently written dropped)."""
+    """Per-viewer rendered bodies: at most ``max_users`` viewers (least recently written dropped) and
+    ``per_user`` lists each (parameter combinations; the oldest dropped)."""
 
-    def __init__(self, max_users: int = 50_000) -> None:
+    def __init__(self, max_users: int = 50_000, per_user: int = 8) -> None:
         self._entries: OrderedDict[int, dict[CacheKey, CachedList]] = OrderedDict()
-        self.max_users = max_users
+        self.max_users, self.per_user = max_users, per_user
 
     def get(self, user_id: int, key: CacheKey, live: Live) -> CachedList | None:
         """The viewer's entry for ``key`` if it was computed with ``live``."""
@@ -40,7 +41,11 @@ class ResponseCache:
     def put(self, user_id: int, key: CacheKey, entry: CachedList) -> None:
         if not self.max_users:
             return
-        self._entries.setdefault(user_id, {})[key] = entry
+        lists = self._entries.setdefault(user_id, {})
+        lists.pop(key, None)
+        lists[key] = entry
+        if len(lists) > self.per_user:
+            del lists[next(iter(lists))]
         self._entries.move_to_end(user_id)
         if len(self._entries) > self.max_users:
             self._entries.popitem(last=False)

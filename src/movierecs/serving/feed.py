@@ -50,6 +50,8 @@ class Feed:
         Viewers whose rendered lists are cached (0: no response cache).
     max_routes
         Online viewers whose routes (folded-in vectors) are kept between their events.
+    online
+        The viewers' events since the watermark (default: an :class:`OnlineState` with its defaults).
     """
 
     def __init__(
@@ -58,10 +60,12 @@ class Feed:
         titles: Titles,
         metrics: ApiMetrics,
         cache_users: int = 50_000,
-        max_routes: int = 200_000,
+        max_routes: int = 50_000,
+        online: OnlineState | None = None,
     ) -> None:
         self.models, self.titles, self.metrics = models, titles, metrics
-        self.online = OnlineState()
+        self.online = online if online is not None else OnlineState()
+        self.online.on_evict = lambda _user_id: metrics.online_evictions.inc()
         self.cache = ResponseCache(cache_users)
         self.tracker = ServedTracker(metrics)
         # online viewers' routes (the fold-in solve is the costly part); dropped on their next event
@@ -86,10 +90,11 @@ class Feed:
         route = model.route(user_id, online)
         if len(online[0]):
             self.metrics.foldin_seconds.observe(time.perf_counter() - start)
-        self._routes[user_id] = (live, route)
-        self._routes.move_to_end(user_id)
-        if len(self._routes) > self._max_routes:
-            self._routes.popitem(last=False)
+        if self._max_routes:
+            self._routes[user_id] = (live, route)
+            self._routes.move_to_end(user_id)
+            if len(self._routes) > self._max_routes:
+                self._routes.popitem(last=False)
         return Plan(user_id, live, arm, route)
 
     def recommend(
@@ -108,11 +113,16 @@ class Feed:
     ) -> bytes:
         """The body of GET /v1/recommendations, cached per viewer, parameters and profile."""
         live = plan.live
-        key = (k, tuple(genres), exclude_seen, tuple(sorted(profile.items())) if profile else None)
+        # genres arrive normalised (params: deduplicated, sorted case-insensitively); the key folds case
+        folded = tuple(g.casefold() for g in genres)
+        key = (k, folded, exclude_seen, tuple(sorted(profile.items())) if profile else None)
         entry = self.cache.get(plan.user_id, key, live)
         if entry is not None:
+            self.metrics.response_cache.labels("hit").inc()
             self.tracker.served(plan.user_id, entry.strategy, entry.item_ids, live.version, plan.arm)
             return entry.body
+        if self.cache.max_users:
+            self.metrics.response_cache.labels("miss").inc()
         served, item_ids = self.recommend(plan, k, genres, exclude_seen, profile)
         body = render.recommendations(
             plan.user_id,
@@ -138,10 +148,15 @@ class Feed:
     def apply_event(self, event: Event) -> None:
         """Fold a viewer's event into their online history (idempotent on event_id)."""
         if self.online.apply(event, self.models.watermark):
-            self._routes.pop(event.user_id, None)
-            self.cache.forget(event.user_id)
-            self.metrics.online_users.set(len(self.online))
+            self.viewer_changed(event.user_id)
             self.tracker.interacted(event)
+
+    def viewer_changed(self, user_id: int) -> None:
+        """The viewer's history changed (an event, or events read from the store): drop what was
+        computed from the old one."""
+        self._routes.pop(user_id, None)
+        self.cache.forget(user_id)
+        self.metrics.online_users.set(len(self.online))
 
     def forget_user(self, user_id: int) -> None:
         """Drop the viewer's cached lists (their demographics changed)."""

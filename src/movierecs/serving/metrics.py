@@ -54,6 +54,29 @@ class ApiMetrics:
             registry=r,
         )
         self.online_users = Gauge("movierecs_online_users", "Viewers with events since the watermark", registry=r)
+        self.online_evictions = Counter(
+            "movierecs_online_evictions",
+            "Viewers dropped from memory (their events are read back from the store when they return)",
+            registry=r,
+        )
+        self.store_reads = Counter(
+            "movierecs_viewer_store_reads",
+            "Reads of one viewer's events since the watermark from the interaction store, by result",
+            ["result"],
+            registry=r,
+        )
+        self.store_read_seconds = Histogram(
+            "movierecs_viewer_store_read_seconds",
+            "Time to read one viewer's events from the interaction store",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.response_cache = Counter(
+            "movierecs_response_cache_requests",
+            "Recommendation requests answered from the response cache (hit) or computed (miss)",
+            ["result"],
+            registry=r,
+        )
 
     def set_model(self, version: str, meta: dict[str, object]) -> None:
         from datetime import datetime

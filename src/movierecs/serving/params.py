@@ -8,7 +8,7 @@ the OpenAPI document still declares them (``RECOMMENDATION_PARAMETERS``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,23 @@ def _int(raw: str, loc: tuple[str, str], low: int, high: int, errors: list[dict[
     return value
 
 
+def normalise_genres(names: Iterable[str]) -> tuple[str, ...]:
+    """Genre filter names stripped, deduplicated and sorted, ignoring case (the first spelling kept),
+    so that ``Drama,comedy`` and ``Comedy,Drama,drama`` are one filter (and one cache entry).
+
+    Examples
+    --------
+    >>> normalise_genres([" Drama", "comedy", "", "Comedy", "drama "])
+    ('comedy', 'Drama')
+    """
+    unique: dict[str, str] = {}
+    for name in names:
+        name = name.strip()
+        if name:
+            unique.setdefault(name.casefold(), name)
+    return tuple(unique[key] for key in sorted(unique))
+
+
 def parse_recommendation_params(path: Mapping[str, str], query: Mapping[str, str]) -> RecommendationParams:
     errors: list[dict[str, Any]] = []
     user_id = _int(path["user_id"], ("path", "user_id"), 1, MAX_ID, errors)
@@ -66,7 +83,7 @@ def parse_recommendation_params(path: Mapping[str, str], query: Mapping[str, str
         )
     if errors:
         raise RequestValidationError(errors)
-    genres = tuple(g.strip() for g in genres_raw.split(",") if g.strip())
+    genres = normalise_genres(genres_raw.split(","))
     return RecommendationParams(user_id, k, genres, exclude_raw in TRUE)
 
 

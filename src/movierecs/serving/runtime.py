@@ -1,10 +1,12 @@
 """Runtime: the API process's long-lived parts — the served models, the lists, the event bus tail.
 
 The composition root builds the ports (:class:`ApiPorts`); the runtime only starts and stops
-them. Every replica tails the event bus from the model's training watermark (no consumer group),
-so a like sent to any replica reaches every replica's fold-in state. In the embedded mode
-(``memory://`` bus) the ports also carry a sink that writes the bus's events to the interaction
-store, the consumer's job on a real stack.
+them. Every replica tails the event bus (no consumer group), so a like sent to any replica reaches
+every replica's fold-in state. The tail starts ``tail_window_s`` before start-up (never before the
+model's watermark), so start-up does not grow with the events since training: what a viewer did
+before that is read from the interaction store when they ask (:mod:`movierecs.serving.stored`).
+In the embedded mode (``memory://`` bus) the ports also carry a sink that writes the bus's events to
+the interaction store, the consumer's job on a real stack.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from movierecs.events import Event
 from movierecs.models.bundle import Bundle, BundleLoader
-from movierecs.ports import Catalog, EventBus
+from movierecs.ports import Catalog, EventBus, InteractionStore
 from movierecs.serving.feed import Feed
 from movierecs.serving.live import LiveModels
 from movierecs.serving.metrics import ApiMetrics
+from movierecs.serving.online import OnlineState
 from movierecs.serving.profiles import Profiles
+from movierecs.serving.stored import StoredEvents
 from movierecs.serving.titles import Titles
 from movierecs.settings import Settings
 
@@ -52,6 +56,7 @@ class ApiPorts:
     bundles: BundleLoader
     catalog: Catalog | None = None
     sink: Sink | None = None
+    store: InteractionStore | None = None  # viewers' events since the watermark, read on demand
 
 
 class Runtime:
@@ -61,6 +66,8 @@ class Runtime:
         self.settings, self.ports, self.metrics = settings, ports, metrics
         self._feed: Feed | None = None
         self._profiles: Profiles | None = None
+        self._stored: StoredEvents | None = None
+        self._index_task: asyncio.Task[None] | None = None
         self._tail_task: asyncio.Task[None] | None = None
         self._sink_task: asyncio.Task[None] | None = None
 
@@ -75,6 +82,12 @@ class Runtime:
         if self._profiles is None:
             raise RuntimeError("the API runtime is not started")
         return self._profiles
+
+    @property
+    def stored(self) -> StoredEvents:
+        if self._stored is None:
+            raise RuntimeError("the API runtime is not started")
+        return self._stored
 
     @property
     def models(self) -> LiveModels:
@@ -101,8 +114,23 @@ class Runtime:
             ab_salt=self.settings.ab_salt,
         )
         titles = Titles(bundle)
-        self._feed = Feed(models, titles, self.metrics, cache_users=self.settings.response_cache_users)
-        self._profiles = Profiles(self.ports.catalog, models, on_change=self._feed.forget_user)
+        s = self.settings
+        online = OnlineState(max_users=s.online_max_viewers, max_events_per_user=s.online_max_events_per_viewer)
+        feed = self._feed = Feed(
+            models, titles, self.metrics, s.response_cache_users, max_routes=s.fold_in_cache_viewers, online=online
+        )
+        self._profiles = Profiles(self.ports.catalog, models, on_change=feed.forget_user)
+        store = self.ports.store if s.viewer_store_reads else None
+        self._stored = StoredEvents(
+            store,
+            online,
+            lambda: models.watermark,
+            self.metrics,
+            feed.viewer_changed,
+            timeout_s=s.store_read_timeout_ms / 1000,
+        )
+        if store is not None and not await self._stored.load_index():
+            self._index_task = asyncio.create_task(self._stored.keep_indexing(), name="viewer-index")
         log.info("model loaded", extra={"model_version": bundle.version, "watermark": bundle.watermark})
         catalog = self.ports.catalog
         if catalog is not None:
@@ -124,23 +152,34 @@ class Runtime:
         if self._sink_task is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._sink_task, SINK_STOP_S)
-        if self._tail_task is not None:
-            self._tail_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._tail_task
+        for task in (self._tail_task, self._index_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.ports.catalog is not None:
             await self.ports.catalog.close()
+        if self.ports.store is not None:
+            await asyncio.to_thread(self.ports.store.close)
 
     # ---- events --------------------------------------------------------------------------------
     async def publish(self, events: Sequence[Event]) -> None:
         """Hand events to the bus; raises BusUnavailableError when it does not acknowledge them."""
         await self.bus.publish(events)
 
+    def tail_start(self, now: datetime | None = None) -> datetime:
+        """Where the tail starts: ``tail_window_s`` before ``now``, never before the watermark."""
+        start = (now or datetime.now(UTC)) - timedelta(seconds=self.settings.tail_window_s)
+        watermark = self.models.watermark
+        if self._stored is None or self._stored.store is None:  # nothing to read back: replay it all
+            return watermark or EPOCH
+        return max(start, watermark) if watermark is not None else start
+
     async def _tail(self) -> None:
-        """Apply every event on the bus since the watermark to the fold-in state; restart on errors."""
+        """Apply every event on the bus since :meth:`tail_start` to the fold-in state; restart on errors."""
         backoff = 0.5
+        since = self.tail_start()
         while True:
-            since = self.models.live.watermark or EPOCH
             try:
                 async for event in self.bus.tail(since):
                     self.feed.apply_event(event)

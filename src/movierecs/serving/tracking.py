@@ -28,6 +28,8 @@ class ServedTracker:
         ``movierecs_recommendations``, ``movierecs_impressions`` and ``movierecs_clicks`` go here.
     max_viewers
         Viewers whose shown items are remembered (least recently served forgotten first).
+    max_items
+        Titles remembered per viewer (the longest ago shown forgotten first).
     clock
         The time an impression is recorded at.
     """
@@ -37,7 +39,9 @@ class ServedTracker:
         metrics: ApiMetrics,
         max_viewers: int = 100_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_items: int = 200,
     ) -> None:
+        self._max_items = max_items
         self.metrics = metrics
         self.strategy_counts: Counter[str] = Counter()
         self._shown: OrderedDict[int, dict[int, tuple[str, str, datetime]]] = OrderedDict()
@@ -51,7 +55,10 @@ class ServedTracker:
         now = self._clock()
         shown = self._shown.setdefault(user_id, {})
         for item in item_ids.tolist():
+            shown.pop(item, None)  # re-inserted: the dict stays ordered by when each title was shown
             shown[item] = (version, arm, now)
+        while len(shown) > self._max_items:
+            del shown[next(iter(shown))]
         self._shown.move_to_end(user_id)
         if len(self._shown) > self._max_viewers:
             self._shown.popitem(last=False)

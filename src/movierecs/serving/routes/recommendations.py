@@ -28,6 +28,9 @@ async def recommendations(request: Request) -> Response:
     p = parse_recommendation_params(request.path_params, request.query_params)
     runtime: Runtime = request.app.state.runtime
     feed = runtime.feed
+    stored = runtime.stored
+    if stored.needed(p.user_id):  # a viewer whose events since the watermark are not all in memory
+        await stored.read(p.user_id)
     plan = feed.plan(p.user_id)
     profile = await runtime.profiles.get(p.user_id) if plan.route.needs_profile else None
     body = feed.recommendations_json(plan, p.k, p.genres, p.exclude_seen, profile)
