@@ -100,7 +100,10 @@ def test_airflow_walks_a_kubelet_style_configmap_volume(render, tmp_path: Path) 
     syntax = _airflow(OPS).get("config", {}).get("core", {}).get("dag_ignore_file_syntax", "glob")
     script = (
         "import sys\n"
-        "from airflow.utils.file import find_path_from_directory\n"
+        "try:\n"
+        "    from airflow._shared.module_loading import find_path_from_directory\n"
+        "except ImportError:\n"
+        "    from airflow.utils.file import find_path_from_directory\n"
         "print('\\n'.join(find_path_from_directory(sys.argv[1], '.airflowignore', sys.argv[2])))\n"
     )
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"}
