@@ -31,6 +31,11 @@ stack-up: ## start the local stack (PostgreSQL, ClickHouse, Kafka broker, MLflow
 stack-down: ## stop the local stack (by PID) and wipe its data
 	scripts/stack.sh down
 
+BENCH_SCALE ?= small
+bench: install ## benchmarks behind docs/BENCHMARKS.md (BENCH_SCALE=small: minutes; full: issue #12 sizes, ~1 h)
+	scripts/install-bench-tools.sh
+	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python bench/run.py --scale $(BENCH_SCALE)
+
 lint: install ## ruff + mypy
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

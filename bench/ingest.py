@@ -76,6 +76,9 @@ class TimedStore:
     def close(self) -> None:
         self.inner.close()
 
+    def __getattr__(self, name: str) -> Any:  # any other port method: the real store's
+        return getattr(self.inner, name)
+
 
 async def bench_publish(bootstrap: str, n: int, concurrency: int) -> float:
     topic = f"bench.publish.{uuid.uuid4().hex[:8]}"

@@ -1,204 +1,289 @@
-"""Serving benchmark: throughput and latency of /v1/recommendations next to a trivial endpoint,
-and the like -> changed-recommendations latency.
+"""Serving benchmark on realistic traffic: throughput next to /healthz, open-loop latency, like → change.
 
-    python bench/serve.py --model BUNDLE_DIR [--duration 10] [--rate 200]
+    python bench/serve.py --model BUNDLE_DIR [--duration 10] [--connections 32] [--requests 300000]
+        [--population 1000000] [--like-samples 100] [--json PATH]
 
-Starts `movierecs serve` on a free port (one uvicorn worker), then:
-1. closed-loop throughput (wrk if installed, else an asyncio client) for /healthz (trivial),
-   warm users, cold users;
-2. open-loop latency at a fixed rate (p50/p95/p99) for warm users;
-3. like -> changed recommendations: POST a like, then poll the viewer's list until it changed.
-Prints a markdown table; nothing is asserted.
+Starts `movierecs serve` (one uvicorn worker, embedded in-process bus, sink off, pinned to core 0)
+once with the response cache off (MOVIERECS_RESPONSE_CACHE_USERS=0) and once on (the default
+size), and in each run, with the generator on core 1:
+
+1. closed loop: /healthz (the floor every other figure is compared with), then
+   /v1/recommendations over the traffic below, in order; the ratio is the headline;
+2. open loop at 25%, 50% and 75% of that run's recommendations maximum, latency timed from each
+   request's *scheduled* send (no coordinated omission);
+3. like → change (cache-on run): a viewer's list is read, a title ranked 26th (outside the
+   10 shown, never the top pick) is liked, and the list is read again until the 10 titles other
+   than the liked one changed order or score; a control pair of reads without a like shows the
+   comparison does not fire on its own.
+
+Traffic: ``--requests`` paths over ``--population`` viewer ids (every viewer the model knows, the
+rest unknown to it), Zipf repeats (exponent 0.9), 20% of requests for unknown viewers, 15% with a
+genres filter of 1-3 genres in random order and case. It prints the distinct ids sent, the repeat
+rate and the response-cache hit rate (from the API's movierecs_response_cache_* counters when it
+has them, otherwise simulated from the id sequence and the cache size, and labelled so).
+Markdown on stdout; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import random
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import httpx
+import numpy as np
+import orjson
+from harness import (
+    GENERATOR,
+    Traffic,
+    cache_counters,
+    closed,
+    closed_loop,
+    http,
+    machine_line,
+    make_traffic,
+    open_loop,
+    pin_client,
+    serve_env,
+    simulate_cache,
+    start_server,
+    table,
+    write_json,
+)
 
-WARM_USERS = range(1, 944)
+CACHE_ON = 50_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def model_facts(model: str) -> tuple[np.ndarray, list[str], int]:
+    from movierecs.models.bundle import load_bundle
+
+    bundle = load_bundle(Path(model))
+    return np.asarray(bundle.model.users.external), list(bundle.model.genre_names), len(bundle.model.items)
 
 
-def start_server(model: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "MOVIERECS_LOG_LEVEL": "WARNING",
-        "MOVIERECS_EVENT_BUS_URL": "memory://",
-        "MOVIERECS_EMBEDDED_SINK": "false",
-        "MOVIERECS_HOME": tempfile.mkdtemp(prefix="bench-home-"),
-        **(extra_env or {}),
+def read_list(base: str, user: int, k: int) -> list[tuple[int, float]]:
+    status, body = http("GET", f"{base}/v1/recommendations/{user}?k={k}")
+    if status != 200:
+        raise RuntimeError(f"GET {user}: {status} {body[:200]!r}")
+    return [(x["item_id"], x["score"]) for x in orjson.loads(body)["items"]]
+
+
+def like_to_change(read_base: str, write_base: str, users: list[int], timeout: float = 5.0) -> dict[str, Any]:
+    """Seconds from POSTing a like of the viewer's 26th title (on ``write_base``) until their top 10,
+    read from ``read_base`` and without the liked title, differs in order or scores."""
+    samples: list[float] = []
+    missed = control_changed = 0
+    for user in users:
+        ranked = read_list(read_base, user, 50)
+        again = read_list(read_base, user, 10)
+        control_changed += again != ranked[:10]
+        liked = ranked[25][0]
+        before = [x for x in ranked[:10] if x[0] != liked]
+        t0 = time.perf_counter()
+        status, body = http(
+            "POST", f"{write_base}/v1/events", orjson.dumps({"user_id": user, "item_id": liked, "type": "like"})
+        )
+        if status != 202:
+            raise RuntimeError(f"POST like: {status} {body[:200]!r}")
+        while True:
+            after = [x for x in read_list(read_base, user, 10) if x[0] != liked]
+            if after != before:
+                samples.append(time.perf_counter() - t0)
+                break
+            if time.perf_counter() - t0 > timeout:
+                missed += 1
+                break
+            time.sleep(0.001)
+    ms = np.array(samples) * 1000 if samples else np.array([np.nan])
+    return {
+        "samples": len(samples),
+        "missed": missed,
+        "control_changed": control_changed,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "max": float(np.max(ms)),
     }
-    for key in ("MOVIERECS_CATALOG_URL", "MOVIERECS_INTERACTIONS_URL"):
-        env.pop(key, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "movierecs.cli", "serve", "--model", model, "--port", str(port)], env=env
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("server did not become ready")
 
 
-def wrk(url: str, duration: int, lua: str | None) -> float:
-    cmd = ["wrk", "-t1", "-c16", f"-d{duration}s", url]
-    if lua:
-        path = Path(tempfile.mkdtemp(prefix="bench-wrk-")) / "users.lua"
-        path.write_text(lua)
-        cmd[1:1] = ["-s", str(path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    raise RuntimeError(out)
+def like_users(known: np.ndarray, n: int, seed: int = 3) -> list[int]:
+    """80% viewers the model knows, 20% new ones (ids no traffic uses)."""
+    rng = np.random.default_rng(seed)
+    n_new = n // 5
+    old = rng.choice(known, size=n - n_new, replace=False).tolist()
+    return old + list(range(90_000_000 + seed * 10_000, 90_000_000 + seed * 10_000 + n_new))
 
 
-async def closed_loop(base: str, paths: list[str], duration: float, concurrency: int = 16) -> float:
-    done = 0
-    stop = time.perf_counter() + duration
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < stop:
-                await client.get(random.choice(paths))
-                done += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - start)
-
-
-async def open_loop(base: str, paths: list[str], rate: float, duration: float) -> list[float]:
-    latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=5, limits=httpx.Limits(max_connections=64)) as client:
-
-        async def one(path: str) -> None:
-            t0 = time.perf_counter()
-            r = await client.get(path)
-            r.raise_for_status()
-            latencies.append(time.perf_counter() - t0)
-
-        tasks = []
-        start = time.perf_counter()
-        n = int(rate * duration)
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(random.choice(paths))))
-        await asyncio.gather(*tasks)
-    return latencies
-
-
-def freshness(base: str, n: int) -> list[float]:
-    """Seconds from POSTing a like until the viewer's next list differs and excludes the item."""
-    out = []
-    with httpx.Client(base_url=base, timeout=5) as client:
-        for i in range(n):
-            user = 900_000 + i if i % 2 else random.choice(WARM_USERS)
-            before = client.get(f"/v1/recommendations/{user}?k=10").json()
-            item = before["items"][0]["item_id"]
-            t0 = time.perf_counter()
-            client.post("/v1/events", json={"user_id": user, "item_id": item, "type": "like"}).raise_for_status()
-            while True:
-                after = client.get(f"/v1/recommendations/{user}?k=10").json()
-                ids = [x["item_id"] for x in after["items"]]
-                if item not in ids and ids != [x["item_id"] for x in before["items"]]:
-                    break
-            out.append(time.perf_counter() - t0)
+def run_config(
+    model: str, label: str, cache_users: int, traffic: Traffic, args: argparse.Namespace, known: np.ndarray
+) -> dict[str, Any]:
+    env = serve_env({"MOVIERECS_RESPONSE_CACHE_USERS": str(cache_users)})
+    server = start_server(model, env)
+    out: dict[str, Any] = {"label": label, "cache_users": cache_users, "startup_s": server.startup_s}
+    try:
+        healthz = closed(server.base, server.port, args.duration, args.connections, None)
+        if not cache_users:  # the generators' own ceiling, against the floor endpoint
+            raw = closed_loop(server.port, ["/healthz"], args.duration, args.connections)
+            probe = open_loop(server.port, ["/healthz"], 0.75 * healthz.rps, args.open_seconds)
+            out["generators"] = {"wrk": healthz.__dict__, "raw_closed": raw.__dict__, "raw_open": probe.row()}
+        m0 = server.metrics()
+        recs = closed(server.base, server.port, args.duration, args.connections, traffic.paths)
+        m1 = server.metrics()
+        sent = min(recs.requests, len(traffic.paths))
+        traffic_stats = traffic.describe(sent)
+        counters0, counters1 = cache_counters(m0), cache_counters(m1)
+        if counters0 is not None and counters1 is not None:
+            hits, misses = counters1[0] - counters0[0], counters1[1] - counters0[1]
+            hit_rate, hit_source = hits / max(1.0, hits + misses), "movierecs_response_cache_* counters"
+        else:
+            hit_rate = simulate_cache(traffic, sent, 0, cache_users, normalised=False)
+            hit_rate_norm = simulate_cache(traffic, sent, 0, cache_users, normalised=True)
+            hit_source = f"simulated (no counter; normalised keys would give {hit_rate_norm:.1%})"
+        out |= {
+            "healthz": healthz.__dict__,
+            "recs": recs.__dict__,
+            "traffic": traffic_stats,
+            "hit_rate": hit_rate,
+            "hit_source": hit_source,
+        }
+        offset = sent
+        rows = []
+        for share in (0.25, 0.5, 0.75):
+            rate = recs.rps * share
+            res = open_loop(server.port, traffic.paths[offset:] + traffic.paths[:offset], rate, args.open_seconds)
+            offset = (offset + len(res.latencies_ms)) % len(traffic.paths)
+            rows.append({"share": share, **res.row()})
+        out["open"] = rows
+        if args.like_samples and cache_users:
+            out["like"] = like_to_change(server.base, server.base, like_users(known, args.like_samples))
+        out["rss_kb"] = server.rss()
+    finally:
+        server.stop()
+    out["server_warnings"] = server.warnings()
+    out["server_log"] = str(server.log)
     return out
 
 
-def pct(values: list[float], q: float) -> float:
-    return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
-
-
-def throughput(base: str, duration: int) -> list[tuple[str, float]]:
-    warm = [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS]
-    cold = [f"/v1/recommendations/{u}?k=10" for u in range(100_000, 101_000)]
-    lua = (
-        "math.randomseed(os.time())\nrequest = function()\n"
-        '  return wrk.format("GET", "/v1/recommendations/" .. {} .. "?k=10")\nend\n'
+def report(model: str, n_items: int, traffic: Traffic, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"## Serving: {Path(model).parent.name}/{Path(model).name} ({n_items:,} titles)\n")
+    print(machine_line())
+    print(
+        f"generator: {GENERATOR} ({args.connections} connections, closed loop, {args.duration:g} s per row); "
+        f"open loop: raw asyncio client, 64 connections, {args.open_seconds:g} s per rate, "
+        "timed from the scheduled send\n"
     )
     rows = []
-    for name, paths, script in (
-        ("/healthz (trivial)", ["/healthz"], None),
-        ("recommendations, warm users", warm, lua.format("math.random(1, 943)")),
-        ("recommendations, cold users", cold, lua.format("math.random(100000, 101000)")),
-    ):
-        if shutil.which("wrk"):
-            rps = wrk(base + paths[0], duration, script)
-        else:
-            rps = asyncio.run(closed_loop(base, paths, duration))
-        rows.append((name, rps))
-    return rows
+    for r in results:
+        h, rec, t = r["healthz"], r["recs"], r["traffic"]
+        rows.append(
+            [
+                r["label"],
+                "/healthz (floor)",
+                f"{h['rps']:,.0f}",
+                "100%",
+                "-",
+                "-",
+                "-",
+                f"{h['client_cpu']:.0%}",
+                h["errors"],
+            ]
+        )
+        rows.append(
+            [
+                r["label"],
+                "/v1/recommendations",
+                f"{rec['rps']:,.0f}",
+                f"**{rec['rps'] / h['rps']:.0%}**",
+                f"{t['distinct']:,.0f} of {t['requests']:,.0f}",
+                f"{t['repeat_rate']:.1%}",
+                f"{r['hit_rate']:.1%} ({r['hit_source']})",
+                f"{rec['client_cpu']:.0%}",
+                rec["errors"],
+            ]
+        )
+    print(
+        table(
+            [
+                "cache",
+                "endpoint",
+                "req/s",
+                "vs /healthz",
+                "distinct ids / requests",
+                "repeat rate",
+                "cache hit rate",
+                "generator CPU",
+                "errors",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\npopulation: {traffic.population:,} viewer ids ({traffic.known_share:.0%} of requests for known viewers, "
+        f"Zipf exponent {traffic.exponent}); 15% of requests carry a genres filter in mixed order and case\n"
+    )
+    rows = []
+    for r in results:
+        for o in r["open"]:
+            rows.append(
+                [
+                    r["label"],
+                    f"{o['share']:.0%} of max",
+                    f"{o['rate']:,.0f}",
+                    f"{o['achieved']:,.0f}",
+                    f"{o['p50']:.2f}",
+                    f"{o['p95']:.2f}",
+                    f"**{o['p99']:.2f}**",
+                    f"{o['max']:.1f}",
+                    o["errors"],
+                ]
+            )
+    print(table(["cache", "rate", "req/s due", "req/s done", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows))
+    for r in results:
+        if "like" in r:
+            lk = r["like"]
+            print(
+                f"\nlike → change, embedded (one process, {r['label']}): {lk['samples']} samples "
+                f"(80% known viewers, 20% new; liked title ranked 26th), p50 {lk['p50']:.1f} ms, "
+                f"**p95 {lk['p95']:.1f} ms**, max {lk['max']:.1f} ms; missed (no change within 5 s): "
+                f"{lk['missed']}; control (two reads, no like) changed: {lk['control_changed']}"
+            )
+    for r in results:
+        if "generators" in r:
+            g = r["generators"]
+            print(
+                f"\ngenerator ceiling (/healthz, cache-off server): wrk {g['wrk']['rps']:,.0f} req/s using "
+                f"{g['wrk']['client_cpu']:.0%} of its core; "
+                f"raw asyncio closed loop {g['raw_closed']['rps']:,.0f} req/s "
+                f"using {g['raw_closed']['client_cpu']:.0%}; "
+                f"raw asyncio open loop at {g['raw_open']['rate']:,.0f} req/s "
+                f"done {g['raw_open']['achieved']:,.0f} req/s, p50 {g['raw_open']['p50']:.2f} ms, "
+                f"p99 {g['raw_open']['p99']:.2f} ms"
+            )
+    for r in results:
+        print(f"\n{r['label']}: server warnings logged: {r['server_warnings']} ({r['server_log']})")
+        print(
+            f"{r['label']}: start-up to /readyz {r['startup_s']:.1f} s; RSS after the run "
+            f"{r['rss_kb'].get('VmRSS', 0) / 1024:,.0f} MB (peak {r['rss_kb'].get('VmHWM', 0) / 1024:,.0f} MB)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="bundle folder")
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--freshness-samples", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per closed-loop row")
+    parser.add_argument("--open-seconds", type=float, default=10.0, help="seconds per open-loop rate")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=300_000, help="length of the request sequence")
+    parser.add_argument("--population", type=int, default=1_000_000, help="distinct viewer ids traffic draws from")
+    parser.add_argument("--like-samples", type=int, default=100)
+    parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
+    pin_client()
     model = str(Path(args.model).resolve())
-    results = {}
-    for label, env in (
-        ("response cache on (default)", {}),
-        ("response cache off", {"MOVIERECS_RESPONSE_CACHE_USERS": "0"}),
-    ):
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = start_server(model, port, env)
-        try:
-            rows = throughput(base, args.duration)
-            lat = asyncio.run(
-                open_loop(base, [f"/v1/recommendations/{u}?k=10" for u in WARM_USERS], args.rate, args.duration)
-            )
-            fresh = freshness(base, args.freshness_samples)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-        results[label] = (rows, lat, fresh)
-    client = "wrk -t1 -c16" if shutil.which("wrk") else "asyncio httpx, 16 connections"
-    print(f"client: {client}; one uvicorn worker; {args.duration}s per row\n")
-    print("| configuration | endpoint | req/s | vs trivial |")
-    print("|---|---|---|---|")
-    for label, (rows, _, _) in results.items():
-        trivial = rows[0][1]
-        for name, rps in rows:
-            print(f"| {label} | {name} | {rps:,.0f} | {rps / trivial:.0%} |")
-    print()
-    for label, (_, lat, fresh) in results.items():
-        print(
-            f"{label}: open loop at {args.rate:.0f} req/s, warm users: p50 {pct(lat, 0.5):.2f} ms, "
-            f"p95 {pct(lat, 0.95):.2f} ms, p99 {pct(lat, 0.99):.2f} ms; like -> changed recommendations "
-            f"({len(fresh)} samples, half new viewers): p50 {pct(fresh, 0.5):.2f} ms, p95 {pct(fresh, 0.95):.2f} ms, "
-            f"max {max(fresh) * 1000:.2f} ms"
-        )
+    known, genres, n_items = model_facts(model)
+    traffic = make_traffic(known, genres, args.requests, population=args.population)
+    results = [run_config(model, label, size, traffic, args, known) for label, size in (("off", 0), ("on", CACHE_ON))]
+    report(model, n_items, traffic, results, args)
+    write_json(args.json, {"model": model, "results": results})
 
 
 if __name__ == "__main__":
