@@ -81,13 +81,17 @@ class IALSRecommender(Recommender[IALSConfig]):
 
     def _prepare(self) -> None:
         self.gram = self.item_factors.T.astype(np.float64) @ self.item_factors.astype(np.float64)
-        self._item_mask_penalty = np.where(self.has_item_vector, 0.0, -np.inf)
+        # float32 like the factors (a float64 penalty would double the work of every score vector)
+        self._item_mask_penalty = np.where(self.has_item_vector, 0.0, -np.inf).astype(np.float32)
+        self._all_items_have_vectors = bool(self.has_item_vector.all())
         norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
         self.item_unit = self.item_factors / np.maximum(norms, 1e-12)
 
     def scores_for_vector(self, vector: np.ndarray) -> np.ndarray:
         """Scores of every item for an arbitrary user vector (e.g. a folded-in one)."""
-        result: np.ndarray = self.item_factors @ vector + self._item_mask_penalty
+        result: np.ndarray = self.item_factors @ vector.astype(np.float32, copy=False)
+        if not self._all_items_have_vectors:
+            result += self._item_mask_penalty
         return result
 
     def _scores(self, user_idx: int, profile: Profile | None) -> np.ndarray | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from movierecs.domain.ranking import top_k
 
@@ -78,3 +80,48 @@ def test_input_scores_are_not_modified() -> None:
     scores = np.array([0.3, 0.1, 0.2])
     top_k(scores, 1, exclude=np.array([0]), allowed=np.array([True, True, False]))
     assert scores.tolist() == [0.3, 0.1, 0.2]
+
+
+# ---- long vectors: the sampled threshold must give exactly what a full sort gives ---------------
+def _reference(scores: np.ndarray, k: int, exclude: np.ndarray | None) -> tuple[list[int], list[float]]:
+    work = scores.astype(np.float64).copy()
+    if exclude is not None:
+        work[exclude] = -np.inf
+    order = [int(i) for i in np.lexsort((np.arange(len(work)), -work)) if np.isfinite(work[i])][:k]
+    return order, [float(work[i]) for i in order]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(8_192, 60_000),
+    k=st.integers(1, 100),
+    n_exclude=st.integers(0, 400),
+    ties=st.booleans(),
+    float32=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_long_vectors_match_a_full_sort(n: int, k: int, n_exclude: int, ties: bool, float32: bool, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal(n)
+    if ties:  # few distinct values: many items tie with the k-th
+        scores = np.round(scores, 1)
+    if float32:  # served scores are float32
+        scores = scores.astype(np.float32)
+    scores[rng.choice(n, size=n // 50, replace=False)] = -np.inf  # titles without factors
+    # exclusions biased to the top, like a viewer's seen titles under their own vector
+    exclude = np.argsort(-scores)[rng.choice(min(n, 2 * n_exclude + 1), size=n_exclude, replace=False)]
+    idx, got = top_k(scores, k, exclude=exclude if n_exclude else None)
+    want_idx, want_scores = _reference(scores, k, exclude if n_exclude else None)
+    assert idx.tolist() == want_idx
+    assert got.tolist() == want_scores
+
+
+def test_the_sampled_path_is_taken_for_long_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from movierecs.domain import ranking
+
+    scores = np.random.default_rng(0).standard_normal(50_000)
+    assert ranking._top_k_by_sample(scores, 10, np.arange(100)) is not None
+    assert ranking._top_k_by_sample(scores[:1000], 10, None) is None  # short: partition it all
+    # when the sample misleads (fewer candidates than k survive), the full partition answers
+    monkeypatch.setattr(ranking, "_top_k_by_sample", lambda *_a: None)
+    assert top_k(scores, 10)[0].tolist() == _reference(scores, 10, None)[0]
