@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from movierecs_operator import GROUP, PLURAL, VERSION, kube, logic, metrics, mlflow_client
+from movierecs_operator import GROUP, PLURAL, VERSION, kube, logic, metrics, mlflow_client, rollout
 from movierecs_operator.config import OperatorConfig
 from movierecs_operator.errors import AliasNotFoundError, InvalidSpecError, OperatorError, RegistryUnavailableError
 from movierecs_operator.kube import Logger
@@ -103,7 +103,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         started = time.perf_counter()
         try:
             # namespace is None only for cluster-scoped resources; ModelDeployment is namespaced
-            await _reconcile(parsed, body, status, namespace or "", patch, logger, generation, runtime.settings)
+            watching = await _reconcile(
+                parsed, body, status, namespace or "", patch, logger, generation, runtime.settings
+            )
         except OperatorError as e:
             metrics.FAILURES.labels(reason=e.reason).inc()
             reachable = not isinstance(e, RegistryUnavailableError)  # later steps ran: the registry answered
@@ -125,7 +127,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             raise  # kopf logs it and retries with its own backoff
         finally:
             metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
-        memo["next_poll"] = time.monotonic() + parsed.poll_seconds
+        # a rollout under way is followed at every tick; otherwise poll every spec.pollSeconds
+        memo["next_poll"] = 0.0 if watching else time.monotonic() + parsed.poll_seconds
 
 
 async def _reconcile(
@@ -137,34 +140,49 @@ async def _reconcile(
     logger: Logger,
     generation: int | None,
     settings: Any,
-) -> None:
+) -> bool:
+    """One level-based step (:func:`.rollout.plan`); True while a rollout is being watched."""
     version = await asyncio.to_thread(mlflow_client.alias_version, spec.registry_uri, spec.model_name, spec.alias)
     deployment = await kube.get_deployment(namespace, spec.target_deployment, settings=settings, logger=logger)
-    decision = logic.decide(version, deployment, status)
-    if decision.action is logic.Action.ROLLOUT:
-        ops = logic.build_deployment_patch(deployment, version)
-        await kube.patch_deployment(namespace, spec.target_deployment, ops, settings=settings, logger=logger)
+    now = datetime.datetime.now(datetime.UTC)
+    step = rollout.plan(
+        version, deployment, status, model_name=spec.model_name, now=now, deadline_seconds=spec.rollout_deadline_seconds
+    )
+    target = spec.target_deployment
+    patched_generation = None
+    if step.step in (rollout.Step.ROLLOUT, rollout.Step.ROLLBACK) and step.version is not None:
+        ops = logic.build_deployment_patch(deployment, step.version, spec.model_name)
+        if ops:
+            answer = await kube.patch_deployment(namespace, target, ops, settings=settings, logger=logger)
+            patched_generation = (answer or {}).get("metadata", {}).get("generation")
+    if step.step is rollout.Step.ROLLOUT:
         metrics.ROLLOUTS.inc()
-        was = f" (was {decision.deployed_version})" if decision.deployed_version else ""
-        kopf.event(
-            body,
-            type="Normal",
-            reason="RolledOut",
-            message=f"deployment/{spec.target_deployment} patched to {spec.model_name} v{version}{was}",
-        )
-        logger.info(
-            f"rolled deployment/{spec.target_deployment} to {spec.model_name} v{version} "
-            f"(was {decision.deployed_version or 'unpinned'})"
-        )
+        was = f" (was {step.previous})" if step.previous else ""
+        message = f"deployment/{target} patched to {spec.model_name} v{version}{was}"
+        kopf.event(body, type="Normal", reason="RollingOut", message=message)
+        logger.info(message)
+    elif step.step is rollout.Step.COMPLETE:
+        kopf.event(body, type="Normal", reason="RolledOut", message=f"deployment/{target} runs v{step.watched}")
+    elif step.step is rollout.Step.ROLLBACK:
+        metrics.ROLLOUT_FAILURES.inc()
+        metrics.FAILURES.labels(reason=rollout.ROLLOUT_FAILED).inc()
+        message = f"v{step.watched} did not roll out ({step.message}); back to v{step.previous or '-'}"
+        kopf.event(body, type="Warning", reason=rollout.ROLLOUT_FAILED, message=message)
+        logger.warning(message)
+    if step.step in (rollout.Step.RECORD, rollout.Step.NOOP):
+        kind = logic.Action.RECORD if step.step is rollout.Step.RECORD else logic.Action.NOOP
+        conditions = logic.conditions_for_rollout(logic.Decision(kind, version, step.previous), target)
+    else:
+        conditions = rollout.conditions_for(step, target)
     _write_status(
         body,
         status,
         patch,
-        logic.conditions_for_rollout(decision, spec.target_deployment),
-        version=version,
-        rolled_out=decision.action is logic.Action.ROLLOUT,
+        conditions,
         generation=generation,
+        fields=rollout.status_fields(step, _now(), patched_generation),
     )
+    return step.step in (rollout.Step.ROLLOUT, rollout.Step.WAIT)
 
 
 def _write_status(
@@ -176,11 +194,14 @@ def _write_status(
     version: str | None = None,
     rolled_out: bool = False,
     generation: int | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> None:
     """Stage the status changes in kopf's patch (applied after the handler, even when it raises)
     and post an Event when readiness changes."""
     current = dict(status)
-    new = logic.build_status(current, conditions, _now(), version=version, rolled_out=rolled_out, generation=generation)
+    new = logic.build_status(
+        current, conditions, _now(), version=version, rolled_out=rolled_out, generation=generation, fields=fields
+    )
     for key, value in logic.status_changes(current, new).items():
         patch.status[key] = value
     # One Event per change of readiness (its reason names the cause); rollouts post their own.

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from movierecs_operator import ANNOTATION, ENV_VAR
+from movierecs_operator import ANNOTATION, ENV_VAR, URI_ENV_VAR
 from movierecs_operator.errors import InvalidSpecError
 
 MIN_POLL_SECONDS = 1  # the CRD asks for >= 5; the operator itself only refuses nonsense
@@ -23,6 +23,17 @@ _ALIAS = re.compile(r"^[A-Za-z0-9_-]+$")
 READY = "Ready"
 ROLLED_OUT = "RolledOut"
 REGISTRY_REACHABLE = "RegistryReachable"
+# status keys the operator owns (the rollout being watched and the version it refuses included)
+STATUS_KEYS = (
+    "currentVersion",
+    "lastRolloutTime",
+    "observedGeneration",
+    "rolloutVersion",
+    "rolloutStartTime",
+    "rolloutGeneration",
+    "previousVersion",
+    "rejectedVersion",
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class Spec:
     registry_uri: str
     target_deployment: str
     poll_seconds: float
+    rollout_deadline_seconds: float | None = None  # None: the Deployment's progressDeadlineSeconds
 
 
 def parse_spec(spec: Mapping[str, Any], default_poll_seconds: float) -> Spec:
@@ -71,9 +83,14 @@ def parse_spec(spec: Mapping[str, Any], default_poll_seconds: float) -> Spec:
     else:
         poll = float(raw_poll)
 
+    deadline = spec.get("rolloutDeadlineSeconds")
+    if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0):
+        problems.append(f"spec.rolloutDeadlineSeconds={deadline!r} must be a positive number of seconds")
+        deadline = None
+
     if problems:
         raise InvalidSpecError("; ".join(problems))
-    return Spec(model_name, alias, registry_uri, target, poll)
+    return Spec(model_name, alias, registry_uri, target, poll, float(deadline) if deadline is not None else None)
 
 
 class Action(enum.Enum):
@@ -103,19 +120,30 @@ def deployed_version(deployment: Mapping[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def _env_value(container: Mapping[str, Any]) -> str | None:
+def _env_value(container: Mapping[str, Any], name: str = ENV_VAR) -> str | None:
     for item in container.get("env") or []:
-        if item.get("name") == ENV_VAR:
-            return item.get("value")
+        if item.get("name") == name:
+            value = item.get("value")
+            return str(value) if value is not None else None
     return None
 
 
-def template_in_sync(deployment: Mapping[str, Any], version: str) -> bool:
-    """Annotation and every container's env already say ``version``."""
-    return deployed_version(deployment) == version and all(_env_value(c) == version for c in _containers(deployment))
+def model_uri(model_name: str, version: str) -> str:
+    """The pinned URI a pod loads: ``models:/<name>/<version>`` (never the alias)."""
+    return f"models:/{model_name}/{version}"
 
 
-def decide(desired_version: str, deployment: Mapping[str, Any], status: Mapping[str, Any]) -> Decision:
+def template_in_sync(deployment: Mapping[str, Any], version: str, model_name: str = "movierecs") -> bool:
+    """Annotation and every container's env (version and pinned URI) already say ``version``."""
+    uri = model_uri(model_name, version)
+    return deployed_version(deployment) == version and all(
+        _env_value(c) == version and _env_value(c, URI_ENV_VAR) == uri for c in _containers(deployment)
+    )
+
+
+def decide(
+    desired_version: str, deployment: Mapping[str, Any], status: Mapping[str, Any], model_name: str = "movierecs"
+) -> Decision:
     """Level-based: compare the registry's version with what the cluster runs and what we recorded.
 
     The Deployment is the source of truth (a restart, a manual edit or a lost status write all end in
@@ -128,7 +156,7 @@ def decide(desired_version: str, deployment: Mapping[str, Any], status: Mapping[
     <Action.ROLLOUT: 'rollout'>
     """
     current = deployed_version(deployment)
-    if not template_in_sync(deployment, desired_version):
+    if not template_in_sync(deployment, desired_version, model_name):
         return Decision(Action.ROLLOUT, desired_version, current)
     if str(status.get("currentVersion") or "") != desired_version:
         return Decision(Action.RECORD, desired_version, current)
@@ -140,15 +168,18 @@ def _pointer(*parts: object) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def build_deployment_patch(deployment: Mapping[str, Any], version: str) -> list[dict[str, Any]]:
+def build_deployment_patch(
+    deployment: Mapping[str, Any], version: str, model_name: str = "movierecs"
+) -> list[dict[str, Any]]:
     """A JSON patch (RFC 6902) that pins the pod template to ``version``; ``[]`` when already pinned.
 
-    Sets the template annotation and ``MOVIERECS_MODEL_VERSION`` in every container, touching nothing
+    Sets the template annotation, ``MOVIERECS_MODEL_URI=models:/<name>/<version>`` (what the pods
+    load) and ``MOVIERECS_MODEL_VERSION`` in every container, touching nothing
     else (a JSON merge patch would replace the whole containers list). ``test`` operations guard the
     container order and, when known, the resourceVersion (optimistic concurrency): if someone edited
     the Deployment meanwhile, the API refuses the patch and the next tick recomputes it.
     """
-    if template_in_sync(deployment, version):
+    if template_in_sync(deployment, version, model_name):
         return []
     ops: list[dict[str, Any]] = []
     resource_version = deployment.get("metadata", {}).get("resourceVersion")
@@ -164,19 +195,20 @@ def build_deployment_patch(deployment: Mapping[str, Any], version: str) -> list[
         {"op": "add", "path": _pointer("spec", "template", "metadata", "annotations", ANNOTATION), "value": version}
     )
 
-    env_item = {"name": ENV_VAR, "value": version}
+    items = [{"name": ENV_VAR, "value": version}, {"name": URI_ENV_VAR, "value": model_uri(model_name, version)}]
     for i, container in enumerate(_containers(deployment)):
         base = ("spec", "template", "spec", "containers", i)
         ops.append({"op": "test", "path": _pointer(*base, "name"), "value": container.get("name")})
         env = container.get("env")
         if env is None:
-            ops.append({"op": "add", "path": _pointer(*base, "env"), "value": [env_item]})
+            ops.append({"op": "add", "path": _pointer(*base, "env"), "value": items})
             continue
-        index = next((j for j, item in enumerate(env) if item.get("name") == ENV_VAR), None)
-        if index is None:
-            ops.append({"op": "add", "path": _pointer(*base, "env", "-"), "value": env_item})
-        else:  # replace the whole item: a valueFrom there would conflict with value
-            ops.append({"op": "replace", "path": _pointer(*base, "env", index), "value": env_item})
+        for env_item in items:
+            index = next((j for j, item in enumerate(env) if item.get("name") == env_item["name"]), None)
+            if index is None:
+                ops.append({"op": "add", "path": _pointer(*base, "env", "-"), "value": env_item})
+            else:  # replace the whole item: a valueFrom there would conflict with value
+                ops.append({"op": "replace", "path": _pointer(*base, "env", index), "value": env_item})
     return ops
 
 
@@ -219,11 +251,16 @@ def build_status(
     version: str | None = None,
     rolled_out: bool = False,
     generation: int | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The full new status (only the operator's own keys): version, rollout time, conditions."""
-    status: dict[str, Any] = {
-        key: current[key] for key in ("currentVersion", "lastRolloutTime", "observedGeneration") if key in current
-    }
+    """The full new status (only the operator's own keys): version, rollout time, conditions, and
+    ``fields`` (rollout keys; ``None`` removes one)."""
+    status: dict[str, Any] = {key: current[key] for key in STATUS_KEYS if key in current}
+    for key, value in (fields or {}).items():
+        if value is None:
+            status.pop(key, None)
+        else:
+            status[key] = value
     if version is not None:
         status["currentVersion"] = version
     if rolled_out:
@@ -235,8 +272,10 @@ def build_status(
 
 
 def status_changes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The keys of ``new`` whose values differ from ``current``: a merge patch that is empty at rest."""
-    return {key: value for key, value in new.items() if current.get(key) != value}
+    """The keys of ``new`` whose values differ from ``current`` (and ``None`` for the operator's keys
+    ``new`` dropped): a merge patch that is empty at rest."""
+    changes = {key: value for key, value in new.items() if current.get(key) != value}
+    return changes | {key: None for key in STATUS_KEYS if key in current and key not in new}
 
 
 def transitions(current: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:

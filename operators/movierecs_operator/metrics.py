@@ -11,6 +11,11 @@ ROLLOUTS = Counter(
     "Deployment pod-template patches that rolled a new model version out.",
     registry=REGISTRY,
 )
+ROLLOUT_FAILURES = Counter(
+    "movierecs_operator_rollout_failures_total",
+    "Rollouts that stalled (ProgressDeadlineExceeded or spec.rolloutDeadlineSeconds) and were rolled back.",
+    registry=REGISTRY,
+)
 FAILURES = Counter(
     "movierecs_operator_failures_total",
     "Reconciles that could not complete, by reason (RegistryUnreachable, DeploymentNotFoundError, ...).",

@@ -261,3 +261,38 @@ def test_the_dag_path_evaluates_registered_versions_and_the_gate_uses_it(cli: Cl
         ("3", "1"),
         ("1", "3"),
     ]
+
+    # a pod pinned by the operator serves exactly its version, wherever the alias points (now: 1)
+    from fastapi.testclient import TestClient
+
+    from movierecs.composition import build_api
+    from movierecs.settings import Settings
+
+    pinned = Settings(model_uri="models:/movierecs/3")
+    with TestClient(build_api(pinned)) as api:
+        assert api.get("/v1/model").json()["model_version"] == "3"
+        assert api.get("/v1/recommendations/1").json()["model_version"] == "3"
+
+
+def test_a_future_dated_interaction_never_becomes_the_watermark(cli: Cli, tmp_path: Path, ml100k_dir: Path) -> None:
+    """One row dated 2105 used to make the model's watermark 2105, after which every new like was
+    dropped as "already trained on"; training now stops at "now"."""
+    raw = load_dataset("ml-100k", ml100k_dir).interactions
+    part = raw[raw[Columns.User] <= 200]
+    rows = pd.DataFrame(
+        {
+            "user_id": part[Columns.User],
+            "item_id": part[Columns.Item],
+            "timestamp": part[Columns.Datetime].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "rating": part["value"],
+        }
+    )
+    future = pd.DataFrame({"user_id": [1], "item_id": [1], "timestamp": ["2105-06-01T00:00:00Z"], "rating": [5.0]})
+    csv = tmp_path / "train.csv"
+    pd.concat([rows, future]).to_csv(csv, index=False)
+    bundle = tmp_path / "bundle"
+    trained = cli("train", "--interactions", str(csv), "--output-dir", str(bundle), "--no-register", "--no-auto-tune")
+    assert trained.code == 0, trained.err
+    watermark = pd.Timestamp(json.loads((bundle / "bundle.json").read_text())["watermark"])
+    assert watermark == part[Columns.Datetime].max()
+    assert watermark < pd.Timestamp.now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,15 @@ import jsonschema
 import pytest
 import yaml
 from movierecs_operator import GROUP, KIND, PLURAL, VERSION
-from movierecs_operator.logic import build_status, conditions_for_error, conditions_for_rollout, decide, parse_spec
+from movierecs_operator.logic import (
+    build_deployment_patch,
+    build_status,
+    conditions_for_error,
+    conditions_for_rollout,
+    decide,
+    parse_spec,
+)
+from movierecs_operator.rollout import conditions_for, plan, status_fields
 
 CRD = Path(__file__).resolve().parents[2] / "charts" / "movierecs" / "crds" / "modeldeployments.movierecs.io.yaml"
 SPEC = {
@@ -47,13 +56,19 @@ def test_names_match_the_operator(crd: dict[str, Any]) -> None:
 def test_a_spec_the_crd_accepts_is_one_the_operator_accepts(crd: dict[str, Any]) -> None:
     jsonschema.validate(SPEC, _schema(crd, "spec"))
     parse_spec(SPEC, default_poll_seconds=60)
-    assert set(_schema(crd, "spec")["properties"]) == set(SPEC)
+    assert set(_schema(crd, "spec")["properties"]) == {*SPEC, "rolloutDeadlineSeconds"}
 
 
 @pytest.mark.parametrize("bad", [{"pollSeconds": 0}, {"alias": "has space"}, {"registryUri": "mlflow"}])
 def test_the_crd_refuses_what_the_operator_refuses(crd: dict[str, Any], bad: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**SPEC, **bad}, _schema(crd, "spec"))
+
+
+def logic_patch(deployment: dict[str, Any], version: str) -> dict[str, Any]:
+    import jsonpatch
+
+    return jsonpatch.apply_patch(deployment, build_deployment_patch(deployment, version, "m"), in_place=False)
 
 
 def test_statuses_the_operator_writes_fit_the_crd(crd: dict[str, Any]) -> None:
@@ -63,5 +78,30 @@ def test_statuses_the_operator_writes_fit_the_crd(crd: dict[str, Any]) -> None:
         {}, conditions_for_rollout(decide("4", deployment, {}), "api"), t0, version="4", rolled_out=True, generation=3
     )
     down = build_status(rolled, conditions_for_error("RegistryUnreachable", "refused", registry_reachable=False), t1)
-    for status in (rolled, down):
+    statuses = [rolled, down]
+    # a rollout watched, then rolled back (rollout.status_fields): every key fits the CRD
+    progressing = {**deployment, "status": {"updatedReplicas": 1}}
+    start = plan("5", progressing, rolled, model_name="m", now=datetime.now(UTC), deadline_seconds=None)
+    watched = build_status(rolled, conditions_for(start, "api"), t1, fields=status_fields(start, t1, 9))
+    pinned = logic_patch(progressing, "5")
+    late = datetime.now(UTC) + timedelta(hours=1)
+    back = plan("5", pinned, watched, model_name="m", now=late, deadline_seconds=60)
+    assert back.step.value == "rollback"
+    failed = build_status(watched, conditions_for(back, "api"), t1, fields=status_fields(back, t1))
+    statuses += [watched, failed]
+    assert failed["rejectedVersion"] == "5"
+    for status in statuses:
         jsonschema.validate(status, _schema(crd, "status"))
+
+
+def test_a_rollout_deadline_is_accepted_by_both_and_refused_when_not_positive(crd: dict[str, Any]) -> None:
+    from movierecs_operator.errors import InvalidSpecError
+
+    good = {**SPEC, "rolloutDeadlineSeconds": 600}
+    jsonschema.validate(good, _schema(crd, "spec"))
+    assert parse_spec(good, 60).rollout_deadline_seconds == 600
+    bad = {**SPEC, "rolloutDeadlineSeconds": 0}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, _schema(crd, "spec"))
+    with pytest.raises(InvalidSpecError, match="rolloutDeadlineSeconds"):
+        parse_spec(bad, 60)

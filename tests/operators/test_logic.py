@@ -6,7 +6,7 @@ import copy
 
 import jsonpatch
 import pytest
-from movierecs_operator import ANNOTATION, ENV_VAR
+from movierecs_operator import ANNOTATION, ENV_VAR, URI_ENV_VAR
 from movierecs_operator.errors import InvalidSpecError
 from movierecs_operator.logic import (
     Action,
@@ -47,6 +47,10 @@ def deployment(version: str | None = None, *, env: list | None = None, container
         "metadata": {"name": "movierecs-api", "resourceVersion": "41"},
         "spec": {"replicas": 2, "template": {"metadata": template_meta, "spec": {"containers": spec_containers}}},
     }
+
+
+def pinned_env(version: str) -> list[dict]:
+    return [{"name": ENV_VAR, "value": version}, {"name": URI_ENV_VAR, "value": f"models:/movierecs/{version}"}]
 
 
 def apply(dep: dict, ops: list) -> dict:
@@ -97,7 +101,7 @@ def test_parse_spec_lists_every_problem() -> None:
 
 
 def test_decide_rolls_out_when_the_template_runs_another_version() -> None:
-    decision = decide("3", deployment("2", env=[{"name": ENV_VAR, "value": "2"}]), {"currentVersion": "2"})
+    decision = decide("3", deployment("2", env=pinned_env("2")), {"currentVersion": "2"})
     assert (decision.action, decision.version, decision.deployed_version) == (Action.ROLLOUT, "3", "2")
 
 
@@ -106,19 +110,19 @@ def test_decide_rolls_out_an_unpinned_deployment_even_if_status_claims_the_versi
 
 
 def test_decide_rolls_out_when_a_container_env_drifted() -> None:
-    dep = deployment("3", env=[{"name": ENV_VAR, "value": "3"}], containers=2)
+    dep = deployment("3", env=pinned_env("3"), containers=2)
     dep["spec"]["template"]["spec"]["containers"][1]["env"][0]["value"] = "2"
     assert decide("3", dep, {"currentVersion": "3"}).action is Action.ROLLOUT
 
 
 def test_decide_only_records_when_the_template_is_already_pinned() -> None:
-    dep = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    dep = deployment("3", env=pinned_env("3"))
     assert decide("3", dep, {}).action is Action.RECORD
     assert decide("3", dep, {"currentVersion": "2"}).action is Action.RECORD
 
 
 def test_decide_does_nothing_at_rest() -> None:
-    dep = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    dep = deployment("3", env=pinned_env("3"))
     assert decide("3", dep, {"currentVersion": "3"}).action is Action.NOOP
 
 
@@ -130,7 +134,7 @@ def test_patch_adds_annotation_and_env_where_absent_and_keeps_everything_else() 
     patched = apply(dep, build_deployment_patch(dep, "5"))
     assert deployed_version(patched) == "5"
     for container in patched["spec"]["template"]["spec"]["containers"]:
-        assert container["env"] == [{"name": ENV_VAR, "value": "5"}]
+        assert container["env"] == pinned_env("5")  # the pods load exactly models:/movierecs/5
         assert container["image"] == "movierecs:1"
     assert patched["spec"]["template"]["metadata"]["labels"] == {"app": "api"}
     assert patched["spec"]["replicas"] == 2
@@ -143,13 +147,13 @@ def test_patch_replaces_an_existing_env_item_and_appends_a_missing_one() -> None
     patched = apply(dep, build_deployment_patch(dep, "5"))
     assert patched["spec"]["template"]["spec"]["containers"][0]["env"] == [
         {"name": "A", "value": "1"},
-        {"name": ENV_VAR, "value": "5"},
+        *pinned_env("5"),
     ]
     assert patched["spec"]["template"]["metadata"]["annotations"] == {ANNOTATION: "5", "other": "kept"}
 
     dep = deployment("4", env=[{"name": "A", "value": "1"}])
     patched = apply(dep, build_deployment_patch(dep, "5"))
-    assert patched["spec"]["template"]["spec"]["containers"][0]["env"][-1] == {"name": ENV_VAR, "value": "5"}
+    assert patched["spec"]["template"]["spec"]["containers"][0]["env"][-2:] == pinned_env("5")
 
 
 def test_patch_creates_template_metadata_and_escapes_the_annotation_key() -> None:
@@ -174,7 +178,7 @@ def test_patch_guards_resource_version_and_container_order() -> None:
 
 
 def test_patch_is_empty_when_in_sync() -> None:
-    assert build_deployment_patch(deployment("7", env=[{"name": ENV_VAR, "value": "7"}]), "7") == []
+    assert build_deployment_patch(deployment("7", env=pinned_env("7")), "7") == []
 
 
 # --- status -----------------------------------------------------------------------------------------
@@ -216,14 +220,14 @@ def test_registry_outage_keeps_version_and_rollout_time() -> None:
 def test_quiet_poll_keeps_the_last_rollout_condition() -> None:
     rolled = build_status({}, conditions_for_rollout(decide("3", deployment("2"), {}), "api"), T0, version="3",
                           rolled_out=True)  # fmt: skip
-    pinned = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    pinned = deployment("3", env=pinned_env("3"))
     quiet = build_status(rolled, conditions_for_rollout(decide("3", pinned, rolled), "api"), T1, version="3")
     assert status_changes(rolled, quiet) == {}
     assert {c["type"]: c["reason"] for c in quiet["conditions"]}["RolledOut"] == "RolledOut"
 
 
 def test_record_marks_an_already_pinned_template() -> None:
-    pinned = deployment("3", env=[{"name": ENV_VAR, "value": "3"}])
+    pinned = deployment("3", env=pinned_env("3"))
     status = build_status({}, conditions_for_rollout(decide("3", pinned, {}), "api"), T0, version="3")
     assert {c["type"]: c["reason"] for c in status["conditions"]}["RolledOut"] == "AlreadyRolledOut"
     assert "lastRolloutTime" not in status

@@ -19,7 +19,7 @@ from typing import Any
 
 import kopf
 import pytest
-from movierecs_operator import ANNOTATION, ENV_VAR
+from movierecs_operator import ANNOTATION, ENV_VAR, URI_ENV_VAR
 from movierecs_operator.config import OperatorConfig
 from movierecs_operator.handlers import build_settings, register
 
@@ -231,6 +231,17 @@ def condition(kmock: Any, name: str, type_: str) -> dict[str, Any]:
     return next(c for c in status(kmock, name).get("conditions", []) if c["type"] == type_)
 
 
+def deployment_status(kmock: Any, name: str, **fields: Any) -> None:
+    """Play the Deployment controller: set the Deployment's status."""
+    obj = kmock.objects[DEPLOYMENTS, NS, name]
+    obj.patch({"status": None})  # kmock merges patches: drop the old status first
+    obj.patch({"status": fields})
+
+
+def all_updated(kmock: Any, name: str) -> None:
+    deployment_status(kmock, name, replicas=2, updatedReplicas=2, availableReplicas=2, readyReplicas=2)
+
+
 def scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         return response.read().decode()
@@ -260,9 +271,19 @@ async def test_promotion_rolls_the_deployment_once_and_records_status(kmock: Any
         # Alias champion -> v1: the pod template gets pinned to v1, exactly once.
         await eventually(lambda: template(kmock, "recs-api")["metadata"]["annotations"][ANNOTATION] == "1",
                          what="deployment pinned to v1")  # fmt: skip
+        # Not rolled out until every replica runs it: the operator watches the Deployment.
+        await eventually(lambda: condition(kmock, "recs", "RolledOut")["reason"] == "Progressing", what="progressing")
+        deployment_status(kmock, "recs-api", replicas=3, updatedReplicas=1, availableReplicas=2)
+        await eventually(lambda: "1/2 replicas updated" in condition(kmock, "recs", "RolledOut")["message"],
+                         what="progress reported")  # fmt: skip
+        assert "currentVersion" not in status(kmock, "recs")
+        assert status(kmock, "recs")["rolloutVersion"] == "1"
+        all_updated(kmock, "recs-api")
         await eventually(lambda: status(kmock, "recs")["currentVersion"] == "1", what="status v1")
+        assert "rolloutVersion" not in status(kmock, "recs")
         container = template(kmock, "recs-api")["spec"]["containers"][0]
         assert {"name": ENV_VAR, "value": "1"} in container["env"]
+        assert {"name": URI_ENV_VAR, "value": "models:/movierecs/1"} in container["env"]  # pods load exactly v1
         assert {"name": "MOVIERECS_HOME", "value": "/d"} in container["env"]  # nothing else touched
         assert container["image"] == "movierecs:0.1.0"
         assert condition(kmock, "recs", "Ready")["status"] == "True"
@@ -278,6 +299,11 @@ async def test_promotion_rolls_the_deployment_once_and_records_status(kmock: Any
 
         # Promote v2 in the registry: one more patch, status follows.
         await asyncio.to_thread(set_alias, mlflow_uri, "2")
+        await eventually(lambda: status(kmock, "recs").get("rolloutVersion") == "2", what="rolling out v2")
+        deployment_status(kmock, "recs-api", replicas=4, updatedReplicas=2, availableReplicas=2)  # old pods remain
+        await asyncio.sleep(1)
+        assert status(kmock, "recs")["currentVersion"] == "1"
+        all_updated(kmock, "recs-api")
         await eventually(lambda: status(kmock, "recs")["currentVersion"] == "2", what="status v2")
         assert template(kmock, "recs-api")["metadata"]["annotations"][ANNOTATION] == "2"
         assert {"name": ENV_VAR, "value": "2"} in template(kmock, "recs-api")["spec"]["containers"][0]["env"]
@@ -326,3 +352,54 @@ async def test_registry_down_and_invalid_spec_set_conditions_and_never_patch(kmo
     assert deployment_patches(kmock, "broken-api") == []
     assert "currentVersion" not in status(kmock, "down")
     assert ANNOTATION not in template(kmock, "down-api")["metadata"].get("annotations", {})
+
+
+@pytest.mark.parametrize("stall", ["progress_deadline", "spec_deadline"])
+async def test_a_stalled_rollout_is_rolled_back_and_not_retried(kmock: Any, mlflow_uri: str, stall: str) -> None:
+    declare_api(kmock)
+    extra = {"rolloutDeadlineSeconds": 2} if stall == "spec_deadline" else {}
+    kmock.objects[CR, NS, "stall"] = model_deployment("stall", registryUri=mlflow_uri, **extra)
+    kmock.objects[DEPLOYMENTS, NS, "stall-api"] = api_deployment("stall-api")
+    metrics_port = free_port()
+
+    async with running_operator(kmock, metrics_port, clusterwide=False):
+        await eventually(lambda: status(kmock, "stall").get("rolloutVersion") == "1", what="rolling out v1")
+        all_updated(kmock, "stall-api")
+        await eventually(lambda: status(kmock, "stall").get("currentVersion") == "1", what="v1 rolled out")
+
+        await asyncio.to_thread(set_alias, mlflow_uri, "2")
+        await eventually(lambda: status(kmock, "stall").get("rolloutVersion") == "2", what="rolling out v2")
+        assert template(kmock, "stall-api")["metadata"]["annotations"][ANNOTATION] == "2"
+        if stall == "progress_deadline":  # the new pods never become ready: the controller gives up
+            progressing = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                           "message": "ReplicaSet stall-api-2 has timed out progressing."}  # fmt: skip
+            deployment_status(kmock, "stall-api", replicas=3, updatedReplicas=1, availableReplicas=2,
+                              conditions=[progressing])  # fmt: skip
+        else:  # stuck at one updated replica past spec.rolloutDeadlineSeconds
+            deployment_status(kmock, "stall-api", replicas=3, updatedReplicas=1, availableReplicas=2)
+
+        await eventually(lambda: status(kmock, "stall").get("rejectedVersion") == "2", what="v2 rejected", timeout=20)
+        # rolled back: the template runs v1 again, status says so, RolloutFailed with an Event and a metric
+        assert template(kmock, "stall-api")["metadata"]["annotations"][ANNOTATION] == "1"
+        env = template(kmock, "stall-api")["spec"]["containers"][0]["env"]
+        assert {"name": URI_ENV_VAR, "value": "models:/movierecs/1"} in env
+        assert status(kmock, "stall")["currentVersion"] == "1"
+        assert condition(kmock, "stall", "RolledOut")["reason"] == "RolloutFailed"
+        assert condition(kmock, "stall", "Ready")["status"] == "False"
+        await eventually(lambda: events(kmock, "RolloutFailed"), what="a RolloutFailed event")
+        text = await asyncio.to_thread(scrape, metrics_port)
+        assert sample(text, "movierecs_operator_rollout_failures_total") >= 1
+
+        # the alias still says 2: never retried
+        patches = len(deployment_patches(kmock, "stall-api"))
+        await asyncio.sleep(3)
+        assert len(deployment_patches(kmock, "stall-api")) == patches
+        assert template(kmock, "stall-api")["metadata"]["annotations"][ANNOTATION] == "1"
+
+        # the alias moves (back to 1, then to 2 again): v2 may be tried again
+        await asyncio.to_thread(set_alias, mlflow_uri, "1")
+        await eventually(lambda: "rejectedVersion" not in status(kmock, "stall"), what="rejection lifted")
+        await asyncio.to_thread(set_alias, mlflow_uri, "2")
+        await eventually(lambda: status(kmock, "stall").get("rolloutVersion") == "2", what="v2 tried again")
+
+    await asyncio.to_thread(set_alias, mlflow_uri, "1")  # leave the module's registry as found
