@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: download and inspect.")
 app.add_typer(data_app, name="data")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys: create them, list who holds which scopes.")
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 DatasetOpt = Annotated[str | None, typer.Option(help=f"one of {', '.join(DATASETS)}")]
@@ -98,6 +100,8 @@ def train(
     ] = None,
 ) -> None:
     """Fit the hybrid model, evaluate it next to popularity, log to MLflow, register a version."""
+    import pandas as pd
+
     from movierecs.composition import training_ports
     from movierecs.training.commands import parse_watermark, train_command
 
@@ -105,8 +109,10 @@ def train(
     settings = _settings()
     ports = training_ports(settings)
     mark = parse_watermark(watermark)
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    cap = min(mark, now) if mark is not None else now  # a watermark never passes "now"
     with console.status("loading data"):
-        raw = ports.read_data(dataset, interactions, until=mark)
+        raw = ports.read_data(dataset, interactions, until=cap).up_to(cap)
     train_command(
         settings,
         console,
@@ -323,6 +329,54 @@ def demo(
 
     _limit_blas_threads()
     run_demo(_settings(), console, host=host, port=port, ui_port=ui_port)
+
+
+KeysFileOpt = Annotated[Path | None, typer.Option("--file", help="keys file (default MOVIERECS_API_KEYS_FILE)")]
+
+
+def _keys_file(path: Path | None) -> Path:
+    found = path or _settings().api_keys_file
+    if found is None:
+        raise typer.BadParameter("give --file or set MOVIERECS_API_KEYS_FILE")
+    return found
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="who holds the key (letters, digits, _.@-)")],
+    scopes: Annotated[str, typer.Option(help="comma list of read, write, admin")] = "read",
+    file: KeysFileOpt = None,
+) -> None:
+    """Create a key: printed once on stdout, only its sha256 is written to the keys file."""
+    import os
+    import secrets
+
+    from movierecs.serving.security import KeyRing, key_hash, parse_scopes
+
+    path = _keys_file(file)
+    granted = parse_scopes(scopes)
+    existing = path.read_text().splitlines() if path.exists() else []
+    ring = KeyRing.from_lines(existing, str(path))  # refuse to append to a broken file
+    if name in ring.names:
+        raise typer.BadParameter(f"{name!r} already has a key in {path}; pick another name")
+    key = "mrk_" + secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as out:
+        out.write(f"{name} {','.join(sorted(granted))} {key_hash(key)}\n")
+    console.print(f"added {name} ({', '.join(sorted(granted))}) to {path}; the key is shown once:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(file: KeysFileOpt = None) -> None:
+    """Names and scopes in the keys file (never a key)."""
+    from movierecs.serving.security import KeyRing
+
+    path = _keys_file(file)
+    ring = KeyRing.from_lines(path.read_text().splitlines() if path.exists() else [], str(path))
+    for key in sorted(ring.keys(), key=lambda k: k.name):
+        print(f"{key.name}\t{','.join(sorted(key.scopes))}")
 
 
 def main() -> None:

@@ -84,6 +84,8 @@ def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port
         from pydantic import SecretStr
 
         settings = settings.model_copy(update={"admin_token": SecretStr(secrets.token_urlsafe(16))})
+    # a laptop demo: reloading a bundle folder is allowed (a deployment takes registry URIs only)
+    settings = settings.model_copy(update={"allow_local_models": True})
     prepare(settings, console)
     api_url = f"http://{host}:{port}"
     ui: subprocess.Popen[bytes] | None = None
@@ -106,7 +108,12 @@ def run_demo(settings: Settings, console: Console, host: str, port: int, ui_port
         f'-d \'{{"user_id": 5000, "item_id": 50, "type": "like"}}\'\n'
         f"           curl '{api_url}/v1/recommendations/5000?k=5'\n"
         f"  admin:   curl -X POST {api_url}/v1/admin/reload -H 'Authorization: Bearer {token}'\n"
-        "  Ctrl-C stops everything.\n"
+        + (
+            f"  keys:    API keys from {settings.api_keys_file}\n"
+            if settings.api_keys_file
+            else f"  keys:    off: anyone who reaches {host}:{port} may read and post (MOVIERECS_API_KEYS_FILE)\n"
+        )
+        + "  Ctrl-C stops everything.\n"
     )
     try:
         uvicorn.run(build_api(settings), host=host, port=port, log_config=None, access_log=False)

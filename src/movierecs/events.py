@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -126,11 +126,15 @@ def decode(value: bytes | None) -> Event | Rejection:
 _EVENT_FIELDS = frozenset(Event.model_fields)
 
 
-def decode_request(body: bytes, max_batch: int = MAX_BATCH) -> list[Event]:
+def decode_request(
+    body: bytes, max_batch: int = MAX_BATCH, now: datetime | None = None, max_future: timedelta | None = None
+) -> list[Event]:
     """The events of an API body: one event object or a non-empty list of at most ``max_batch``.
 
     ``event_id`` (a fresh UUID) and ``ts`` (now) are assigned where absent. ``ts`` must be an
-    ISO-8601 string here (a client's number is ambiguous: seconds or milliseconds?).
+    ISO-8601 string here (a client's number is ambiguous: seconds or milliseconds?). With ``now``
+    and ``max_future``, an event dated more than ``max_future`` after ``now`` is refused (one dated
+    2105 would otherwise drag the next training watermark past every new like).
 
     Raises
     ------
@@ -167,7 +171,18 @@ def decode_request(body: bytes, max_batch: int = MAX_BATCH) -> list[Event]:
             errors.append(_error("string_type", (*loc, "ts"), "ts must be an ISO-8601 string"))
             continue
         try:
-            events.append(Event.model_validate(raw))
+            event = Event.model_validate(raw)
+            if now is not None and max_future is not None and event.ts > now + max_future:
+                ahead = int((event.ts - now).total_seconds())
+                errors.append(
+                    _error(
+                        "value_error",
+                        (*loc, "ts"),
+                        f"ts is {ahead}s in the future; at most {int(max_future.total_seconds())}s ahead is accepted",
+                    )
+                )
+                continue
+            events.append(event)
         except ValidationError as exc:
             errors += [
                 {**e, "loc": (*loc, *e["loc"]), "input": None}

@@ -83,3 +83,11 @@ class BatchTooLargeError(DataError):
     def __init__(self, size: int, limit: int) -> None:
         self.size, self.limit = size, limit
         super().__init__(f"batch of {size} events; send at most {limit} per request")
+
+
+class BodyTooLargeError(MovieRecsError):
+    """A request body is larger than the API accepts (413, detected while reading it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"body over {limit} bytes")

@@ -32,7 +32,18 @@ class Settings(BaseSettings):
         default="", description="chdb:///path or clickhouse://host:port/db; default: chdb in home"
     )
     catalog_url: str = Field(default="", description="sqlite:///path or postgresql://...; default: sqlite")
-    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /v1/admin/*")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /v1/admin/* (an admin key)")
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="API keys, one line each: '<name> <read,write,admin> <sha256-hex>'; unset: /v1 is open",
+    )
+    rate_limit_per_s: float = Field(default=100.0, ge=0, description="requests a second per API key (0: no limit)")
+    rate_limit_burst: int = Field(default=200, ge=1, description="burst of requests an API key may send at once")
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="largest request body accepted")
+    max_future_s: float = Field(default=300.0, ge=0, description="events dated further in the future are refused")
+    allow_local_models: bool = Field(
+        default=False, description="POST /v1/admin/reload may name a local bundle folder (registry URIs otherwise)"
+    )
 
     mlflow_tracking_uri: str = Field(
         default="",

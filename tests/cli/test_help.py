@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from movierecs.cli import app
 
 COMMANDS = [
-    "data", "data download", "load", "train", "evaluate", "recommend", "promote", "serve", "consume", "ui", "demo"
+    "data", "data download", "load", "train", "evaluate", "recommend", "promote", "serve", "consume", "ui", "demo",
+    "keys", "keys add", "keys list",
 ]  # fmt: skip
 
 

@@ -77,6 +77,7 @@ def make_settings(home: Path, bundle_dir: Path, **overrides: Any) -> Settings:
         "model_uri": str(bundle_dir),
         "embedded_sink": False,
         "log_json": False,
+        "allow_local_models": True,  # the admin tests reload bundle folders (the demo allows them too)
     }
     values.update(overrides)
     return Settings(**values)

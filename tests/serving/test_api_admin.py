@@ -119,7 +119,7 @@ def test_bad_bundle_is_refused_and_old_model_keeps_serving(
     assert 'movierecs_reloads_total{result="refused"} 1.0' in metrics
 
 
-@pytest.mark.parametrize("model", ["/nonexistent/bundle", "models:/no-such-model@champion"])
+@pytest.mark.parametrize("model", ["/nonexistent/bundle", "models:/movierecs@no-such-alias", "models:/movierecs/99"])
 def test_reload_of_missing_model_is_refused(client: TestClient, model: str) -> None:
     r = client.post("/v1/admin/reload", headers=AUTH, json={"model": model})
     assert r.status_code in (409, 503), r.text

@@ -63,7 +63,7 @@ def test_batch_of_events(client: TestClient) -> None:
     batch = [
         {"event_id": ids[0], "user_id": NEW_VIEWER + 2, "item_id": 1, "type": "like"},
         {"event_id": ids[1], "user_id": NEW_VIEWER + 2, "item_id": 50, "type": "watch"},
-        {"user_id": NEW_VIEWER + 3, "item_id": 181, "type": "rating", "value": 5, "ts": "2030-01-01T00:00:00Z"},
+        {"user_id": NEW_VIEWER + 3, "item_id": 181, "type": "rating", "value": 5, "ts": "2024-01-01T00:00:00Z"},
     ]
     body = post(client, batch)
     assert body["accepted"] == 3

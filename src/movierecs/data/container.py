@@ -50,6 +50,13 @@ class RawData:
         digest = hashlib.sha256(pd.util.hash_pandas_object(self.interactions[cols], index=False).values)
         return digest.hexdigest()[:16]
 
+    def up_to(self, until: pd.Timestamp) -> RawData:
+        """Only the interactions at or before ``until`` (naive UTC), e.g. never past "now": one row
+        dated in the future would otherwise become the next model's watermark."""
+        inter = self.interactions
+        keep = inter[Columns.Datetime] <= until
+        return self if bool(keep.all()) else RawData(inter[keep], self.items, self.users, self.name)
+
     def with_items_from_interactions(self) -> RawData:
         """Add bare catalog rows for items seen in interactions but missing from ``items``."""
         known = set(self.items[Columns.Item].tolist())

@@ -79,7 +79,7 @@ def _top_k_by_sample(scores: np.ndarray, k: int, exclude: np.ndarray | None) -> 
     if not np.isfinite(threshold):
         return None
     cand = np.flatnonzero(scores >= threshold)
-    if n_excluded:
+    if exclude is not None and n_excluded:
         cand = cand[~np.isin(cand, exclude)]
     if len(cand) < k:
         return None

@@ -9,6 +9,7 @@ Layout of a bundle folder::
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,5 +109,7 @@ class BundleLoader:
             return load_bundle(path)
         if "://" not in ref and ":/" not in ref:
             raise DataError(f"{ref} is neither a bundle folder nor a registry URI (models:/name@alias)")
-        folder, version = self.registry.download(ref)
-        return load_bundle(folder, version=version)
+        # the download is read into memory and removed: a reload leaves no folder behind
+        with tempfile.TemporaryDirectory(prefix="movierecs-model-") as tmp:
+            folder, version = self.registry.download(ref, Path(tmp))
+            return load_bundle(folder, version=version)

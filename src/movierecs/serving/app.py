@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,6 +18,7 @@ from movierecs.serving.metrics import ApiMetrics
 from movierecs.serving.middleware import RequestContextMiddleware
 from movierecs.serving.routes import admin, events, items, ops, recommendations, users
 from movierecs.serving.runtime import ApiPorts, Runtime
+from movierecs.serving.security import KeyRing, SecurityMiddleware, TokenBucket, required_scope
 from movierecs.settings import Settings
 
 
@@ -43,6 +45,10 @@ def create_app(settings: Settings, ports: ApiPorts, bundle: Bundle | None = None
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    keys = KeyRing.from_settings(settings.api_keys_file, token)
+    limiter = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst) if settings.rate_limit_per_s else None
+    app.add_middleware(SecurityMiddleware, keys=keys, limiter=limiter, max_body=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, slow_ms=settings.slow_request_ms)
     from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -64,4 +70,40 @@ def create_app(settings: Settings, ports: ApiPorts, bundle: Bundle | None = None
         admin.router,
     ):
         app.router.routes.extend(router.routes)
+    document_security(app, keys.enforced)
     return app
+
+
+def document_security(app: FastAPI, keys_enforced: bool) -> None:
+    """Declare in the OpenAPI document what :class:`SecurityMiddleware` enforces: the bearer scheme,
+    each operation's scope, and the 401/403/413/429 answers it may give."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key (MOVIERECS_API_KEYS_FILE) or MOVIERECS_ADMIN_TOKEN; "
+                "scopes read, write, admin",
+            }
+        }
+        for path, operations in doc.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                if method in ("post", "put", "patch"):
+                    responses.setdefault("413", {"description": "request body too large"})
+                scope = required_scope(method.upper(), path)
+                if scope is None or not (keys_enforced or scope == "admin"):
+                    continue
+                operation["security"] = [{"apiKey": [scope]}]
+                responses.setdefault("401", {"description": "missing or invalid API key"})
+                responses.setdefault("403", {"description": f"the key lacks the '{scope}' scope"})
+                responses.setdefault("429", {"description": "rate limit exceeded; retry after Retry-After seconds"})
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
 from movierecs.serving.feed import Feed
 from movierecs.serving.metrics import ApiMetrics
@@ -47,22 +45,6 @@ async def get_titles(request: Request) -> Titles:
 
 async def get_profiles(request: Request) -> Profiles:
     return _runtime(request).profiles
-
-
-_bearer = HTTPBearer(auto_error=False, description="MOVIERECS_ADMIN_TOKEN")
-
-
-async def require_admin(
-    settings: Annotated[Settings, Depends(get_settings)],
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Admin routes: 403 when no token is configured, 401 for a missing or wrong one."""
-    token = settings.admin_token
-    expected = token.get_secret_value() if token else ""
-    if not expected:
-        raise HTTPException(403, "admin endpoints are disabled: set MOVIERECS_ADMIN_TOKEN")
-    if creds is None or not secrets.compare_digest(creds.credentials.encode(), expected.encode()):
-        raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -7,7 +7,13 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from movierecs.exceptions import BatchTooLargeError, InvalidEventsError, UnknownGenreError, UnknownItemError
+from movierecs.exceptions import (
+    BatchTooLargeError,
+    BodyTooLargeError,
+    InvalidEventsError,
+    UnknownGenreError,
+    UnknownItemError,
+)
 
 
 async def unknown_genre(_request: Request, exc: Exception) -> JSONResponse:
@@ -31,9 +37,15 @@ async def batch_too_large(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=413)
 
 
+async def body_too_large(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLargeError)
+    return JSONResponse({"detail": str(exc)}, status_code=413)
+
+
 def install(app: FastAPI) -> None:
     """Register every handler on ``app``."""
     app.add_exception_handler(UnknownGenreError, unknown_genre)
     app.add_exception_handler(UnknownItemError, unknown_item)
     app.add_exception_handler(InvalidEventsError, invalid_events)
     app.add_exception_handler(BatchTooLargeError, batch_too_large)
+    app.add_exception_handler(BodyTooLargeError, body_too_large)

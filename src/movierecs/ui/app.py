@@ -14,6 +14,7 @@ become ``st.error`` / ``st.warning`` messages, never tracebacks.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -65,8 +66,9 @@ _MD_SPECIAL = "\\`*_{}[]<>#|$~"
 # ---------------------------------------------------------------------------------------- helpers
 @st.cache_resource(show_spinner=False)
 def _client(api_url: str) -> ApiClient:
-    """One connection pool per API URL, shared by the sessions of this UI process."""
-    return ApiClient(api_url)
+    """One connection pool per API URL, shared by the sessions of this UI process; the key (read and
+    write scopes) comes from ``MOVIERECS_API_KEY`` when the API enforces keys."""
+    return ApiClient(api_url, api_key=os.environ.get("MOVIERECS_API_KEY") or None)
 
 
 def api_url() -> str:

@@ -160,14 +160,18 @@ class ApiClient:
         base_url: str,
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        headers = {"User-Agent": "movierecs-ui"}
+        if api_key:  # the API enforces keys (MOVIERECS_API_KEYS_FILE): the UI needs read and write
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
             transport=transport or httpx.HTTPTransport(retries=0),
-            headers={"User-Agent": "movierecs-ui"},
+            headers=headers,
         )
 
     # ------------------------------------------------------------------ plumbing

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from movierecs.events import MAX_BATCH, decode_request
 from movierecs.exceptions import BusUnavailableError, UnknownItemError
-from movierecs.serving.deps import MetricsDep, RuntimeDep
+from movierecs.serving.deps import MetricsDep, RuntimeDep, SettingsDep
 from movierecs.serving.render import json_response
 from movierecs.serving.schemas import EventIn, EventsAccepted
 
 router = APIRouter()
-MAX_BODY_BYTES = 2 * 1024 * 1024
 _EVENT_SCHEMA = EventIn.model_json_schema()
 # The body is read raw and decoded by movierecs.events; EventIn only documents it here.
 _EVENTS_BODY = {
@@ -36,17 +37,20 @@ _EVENTS_BODY = {
     tags=["events"],
     openapi_extra={"requestBody": _EVENTS_BODY},
     responses={
-        413: {"description": "batch over 1000 events"},
-        422: {"description": "malformed JSON, an invalid event or an unknown item_id; nothing was accepted"},
+        413: {"description": "batch over 1000 events, or a body over the size limit"},
+        422: {
+            "description": "malformed JSON, an invalid event, one dated over 5 minutes ahead, or an unknown "
+            "item_id; nothing was accepted"
+        },
         503: {"description": "event bus unavailable; retry after Retry-After seconds"},
     },
 )
-async def post_events(request: Request, runtime: RuntimeDep, metrics: MetricsDep) -> Response:
+async def post_events(request: Request, runtime: RuntimeDep, metrics: MetricsDep, settings: SettingsDep) -> Response:
     """One event or a list of up to 1000; 202 once the bus acknowledged them all."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body over {MAX_BODY_BYTES} bytes; send at most {MAX_BATCH} events")
-    events = decode_request(body, MAX_BATCH)  # InvalidEventsError: 422, BatchTooLargeError: 413
+    body = await request.body()  # bounded while read (SecurityMiddleware: 413 past max_body_bytes)
+    max_future = timedelta(seconds=settings.max_future_s)
+    # InvalidEventsError: 422, BatchTooLargeError: 413
+    events = decode_request(body, MAX_BATCH, now=datetime.now(UTC), max_future=max_future)
     try:
         runtime.titles.check([e.item_id for e in events])
     except UnknownItemError:
