@@ -150,6 +150,22 @@ class RegisteredVersion:
 
 
 @dataclass(frozen=True)
+class TrainingData:
+    """The data a run was fit on, logged as the run's dataset input (runs are searchable by ``digest``).
+
+    ``digest`` is the interactions' fingerprint; ``source`` where they came from (a folder, a file,
+    a store URL without credentials); ``profile`` counts and the watermark; ``sample`` a few rows,
+    for the schema only.
+    """
+
+    name: str
+    digest: str
+    source: str
+    profile: Mapping[str, Any]
+    sample: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class AliasMove:
     """One move of an alias, as the registry recorded it (newest last in :meth:`ModelRegistry.alias_history`)."""
 
@@ -164,7 +180,8 @@ class ModelRegistry(Protocol):
     """Versions of one registered model, their runs, and aliases (``champion``...) with their history.
 
     ``log_training`` logs a run (``artifacts``: extra folders, e.g. the hold-out bundle the gate
-    scores) and registers the bundle; ``annotate`` adds metrics, tags and small text files (e.g.
+    scores; ``dataset``: the training data as the run's dataset input) and registers the bundle;
+    ``annotate`` adds metrics, tags and small files (text, or bytes such as a PNG; e.g.
     ``gate/decision.json``) to an existing version's run; ``set_alias`` records every move with its
     reason, newest last in ``alias_history``.
     """
@@ -178,6 +195,7 @@ class ModelRegistry(Protocol):
         tags: Mapping[str, str] | None = None,
         register: bool = True,
         artifacts: Mapping[str, Path] | None = None,
+        dataset: TrainingData | None = None,
     ) -> RegisteredVersion: ...
 
     def version_for_alias(self, alias: str) -> RegisteredVersion | None: ...
@@ -191,7 +209,7 @@ class ModelRegistry(Protocol):
     def alias_history(self, alias: str) -> list[AliasMove]: ...
 
     def annotate(
-        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str]
+        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str | bytes]
     ) -> None: ...
 
     def download(self, uri: str, dest: Path | None = None) -> tuple[Path, str | None]: ...

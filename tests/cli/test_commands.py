@@ -212,6 +212,7 @@ def test_the_dag_path_evaluates_registered_versions_and_the_gate_uses_it(cli: Cl
     trained = step(*base)
     assert trained["version"] == "1"
     assert trained["metrics"]["ndcg_at_10"] > trained["metrics"]["baseline.ndcg_at_10"]
+    _check_the_analysts_view(MlflowClient(tracking_uri=db, registry_uri=db), trained["run_id"], tmp_path / "run1")
     first = step("evaluate", "--version", "1")
     assert (first["champion_version"], first["champion"]) == (None, None)
     assert first["window_start"] < first["window_end"]
@@ -251,6 +252,11 @@ def test_the_dag_path_evaluates_registered_versions_and_the_gate_uses_it(cli: Cl
         logged = json.loads(Path(local).read_text())
         assert logged["promoted"] is (decision == "promoted")
         assert logged["evaluation"]["window_end"] == first["window_end"]
+        gate = {f.path for f in client.list_artifacts(found.run_id, "gate")}
+        assert {"gate/decision.md", "gate/evaluation.md", "gate/evaluation.csv", "gate/ndcg_by_slice.png"} <= gate
+        readable = Path(client.download_artifacts(found.run_id, "gate/decision.md", str(tmp_path / version)))
+        assert f"**{decision.upper()}**" in readable.read_text()
+        assert first["window_end"] in readable.read_text()
 
     back = step("rollback", "--reason", "CTR dropped on the A/B dashboard")
     assert (back["version"], back["previous"]) == ("1", "3")
@@ -272,6 +278,39 @@ def test_the_dag_path_evaluates_registered_versions_and_the_gate_uses_it(cli: Cl
     with TestClient(build_api(pinned)) as api:
         assert api.get("/v1/model").json()["model_version"] == "3"
         assert api.get("/v1/recommendations/1").json()["model_version"] == "3"
+
+
+def _check_the_analysts_view(client: Any, run_id: str, dest: Path) -> None:
+    """A trained run's curves (true recall: never falls), evaluation table, slice chart and dataset input."""
+    dest.mkdir()
+    plots = {f.path for f in client.list_artifacts(run_id, "plots")}
+    for stem in ("recall_at_k", "ndcg_at_k", "r_precision_at_k", "ndcg_by_slice", "popularity_bias"):
+        assert {f"plots/{stem}.png", f"plots/{stem}.csv"} <= plots, stem
+    recall = pd.read_csv(client.download_artifacts(run_id, "plots/recall_at_k.csv", str(dest)))
+    assert list(recall.columns) == ["model", "k", "recall"]
+    assert set(recall["model"]) == {"hybrid", "popular"}
+    for model, part in recall.groupby("model"):
+        assert part.sort_values("k")["recall"].is_monotonic_increasing, model
+        assert part["k"].tolist() == list(range(1, 51))
+    evaluation = {f.path for f in client.list_artifacts(run_id, "evaluation")}
+    assert evaluation == {"evaluation/table.csv", "evaluation/table.md"}
+    table = pd.read_csv(client.download_artifacts(run_id, "evaluation/table.csv", str(dest)))
+    assert {"hybrid", "popular"} == set(table["model"])
+    assert {"all", "warm", "heavy"} <= set(table["slice"])
+    run = client.get_run(run_id)
+    at10 = recall.set_index(["model", "k"])["recall"][("hybrid", 10)]
+    assert abs(at10 - run.data.metrics["recall_at_10"]) < 1e-5  # the curve and the table agree at k=10
+    (data,) = run.inputs.dataset_inputs
+    assert data.dataset.digest == run.data.params["fingerprint"]
+    assert data.dataset.name == "ml-100k"
+    assert "ml-100k" in json.loads(data.dataset.source)["uri"]
+    profile = json.loads(data.dataset.profile)
+    assert profile["n_interactions"] == 100_000
+    assert (profile["n_users"], profile["n_items"]) == (943, 1682)
+    assert profile["watermark"] == run.data.params["watermark"]
+    assert {t.key: t.value for t in data.tags}["mlflow.data.context"] == "training"
+    found = client.search_runs([run.info.experiment_id], f"dataset.digest = '{data.dataset.digest}'")
+    assert run_id in {r.info.run_id for r in found}
 
 
 def test_a_future_dated_interaction_never_becomes_the_watermark(cli: Cli, tmp_path: Path, ml100k_dir: Path) -> None:

@@ -10,13 +10,14 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from movierecs.exceptions import RegistryError
-from movierecs.ports import AliasMove, RegisteredVersion
+from movierecs.ports import AliasMove, RegisteredVersion, TrainingData
 
 log = logging.getLogger(__name__)
 BUNDLE_ARTIFACT = "bundle"
@@ -64,8 +65,10 @@ class MlflowRegistry:
         tags: Mapping[str, str] | None = None,
         register: bool = True,
         artifacts: Mapping[str, Path] | None = None,
+        dataset: TrainingData | None = None,
     ) -> RegisteredVersion:
-        """Log a run (params, metrics, plots, bundle, extra folders) and register the bundle as a new version."""
+        """Log a run (params, metrics, plots, bundle, extra folders, the training data as a dataset input)
+        and register the bundle as a new version."""
         try:
             run = self.client.create_run(self._experiment_id(), tags=dict(tags or {}))
             run_id = run.info.run_id
@@ -76,6 +79,8 @@ class MlflowRegistry:
                 metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
                 params=[Param(k, str(v)[:6000]) for k, v in params.items()],
             )
+            if dataset is not None:
+                self.client.log_inputs(run_id, datasets=[_dataset_input(dataset)])
             for path in (plots or {}).values():
                 self.client.log_artifact(run_id, str(path), "plots")
             self.client.log_artifacts(run_id, str(bundle_dir), BUNDLE_ARTIFACT)
@@ -155,9 +160,9 @@ class MlflowRegistry:
         return [AliasMove(**entry) for entry in json.loads(raw)] if raw else []
 
     def annotate(
-        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str]
+        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str | bytes]
     ) -> None:
-        """Add metrics, tags (on the run and the version) and small text files to ``version``'s run."""
+        """Add metrics, tags (on the run and the version) and small files (text or bytes) to ``version``'s run."""
         from mlflow.entities import Metric, RunTag
 
         try:
@@ -170,8 +175,15 @@ class MlflowRegistry:
             )
             for key, value in tags.items():
                 self.client.set_model_version_tag(self.model_name, version, key, str(value)[:5000])
-            for path, text in files.items():
-                self.client.log_text(run_id, text, path)
+            for path, content in files.items():
+                if isinstance(content, str):
+                    self.client.log_text(run_id, content, path)
+                    continue
+                with tempfile.TemporaryDirectory() as tmp:
+                    local = Path(tmp) / Path(path).name
+                    local.write_bytes(content)
+                    folder = str(Path(path).parent)
+                    self.client.log_artifact(run_id, str(local), None if folder == "." else folder)
         except Exception as exc:
             raise RegistryError(f"annotating version {version} of {self.model_name}: {exc}") from exc
 
@@ -204,6 +216,31 @@ class MlflowRegistry:
         except Exception as exc:
             raise RegistryError(f"cannot download {uri}: {exc}") from exc
         return Path(path), version
+
+
+def _dataset_input(data: TrainingData) -> Any:
+    """MLflow's dataset input (context ``training``): schema from the sample, our digest and profile.
+
+    The entity is built by hand rather than with ``mlflow.data.from_pandas``: MLflow resolves only
+    file and HTTP sources, not a store URL, and would profile the sample instead of the whole data.
+    """
+    from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    local = "://" not in data.source
+    with warnings.catch_warnings():  # MLflow's hints on integer columns and ambiguous sources: not ours
+        warnings.simplefilter("ignore", UserWarning)
+        schema = from_pandas(data.sample, name=data.name).schema
+    source_type = "local" if local else data.source.partition("://")[0]
+    entity = Dataset(
+        name=data.name,
+        digest=data.digest,
+        source_type=source_type,
+        source=json.dumps({"uri": data.source}),
+        schema=json.dumps({"mlflow_colspec": schema.to_dict()}) if schema is not None else None,
+        profile=json.dumps(dict(data.profile), default=str),
+    )
+    return DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])
 
 
 def _now() -> str:

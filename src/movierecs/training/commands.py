@@ -115,6 +115,7 @@ def train_command(
             watermark=watermark,
             promote_to=settings.model_alias if promote else None,
             step=lambda msg: status.update(msg),
+            data_source=data_source(settings, dataset_name),
         )
     outcome, registered = result.outcome, result.registered
     view = outcome.table[["model", "slice", "n_users", "recall@10", "ndcg@10", "map@10", "coverage@10"]]
@@ -137,6 +138,19 @@ def train_command(
         )
     if result.promotion is not None:
         _report_promotion(result.promotion, console, None)
+
+
+def data_source(settings: Settings, dataset_name: str) -> str:
+    """Where ``movierecs train``'s data came from, for the run's dataset input: the dataset's folder,
+    the store's URL without user, password or query (``store``), or the CSV's name."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if dataset_name == "store":
+        url = urlsplit(settings.interactions)
+        host = url.netloc.rpartition("@")[2]
+        return urlunsplit((url.scheme, host, url.path, "", ""))
+    folder = settings.resolved_data_dir() / dataset_name
+    return str(folder.resolve()) if folder.is_dir() else dataset_name
 
 
 def evaluate_command(

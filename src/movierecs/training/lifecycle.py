@@ -6,8 +6,8 @@ registry through :class:`~movierecs.ports.ModelRegistry` only.
 
 The gate is fair: the candidate and the champion are both scored, as registered (no refit), on the
 same interactions neither was fit on (:func:`movierecs.training.gate.gate_window`); the scores, the
-window and the decision are logged to the candidate's run (``gate/evaluation.json``,
-``gate/decision.json``, ``gate.*`` metrics and tags).
+window and the decision are logged to the candidate's run (``gate/evaluation.{json,csv,md}``,
+``gate/ndcg_by_slice.png``, ``gate/decision.{json,md}``, ``gate.*`` metrics and tags).
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ from movierecs.models.bundle import Bundle, load_bundle
 from movierecs.models.hybrid import HybridConfig
 from movierecs.ports import ModelRegistry, RegisteredVersion
 from movierecs.training.gate import GATE_METRIC, Horizons, Scores, decide_promotion, gate_window
+from movierecs.training.gate_report import decision_markdown, evaluation_markdown
 from movierecs.training.pipeline import Step, TrainOutcome, run_training
+from movierecs.training.plots import png_bytes
 
 # Training evaluates on a global time split: its evaluated model is the gate's hold-out twin.
 TRAIN_PROTOCOL = EvalProtocol(split="global_time", test_fraction=0.2)
 HOLDOUT_ARTIFACT = "holdout"  # run folder of the twin (log_training's ``artifacts``)
 SERVED_ARTIFACT = "bundle"  # run folder of the served bundle (log_training's own)
+EVALUATION_ARTIFACT = "evaluation"  # run folder of the evaluation table (table.csv, table.md)
 ROLLBACK = "rollback"  # how a rollback's move starts its reason in the alias history
 EVALUATION_TAG = "gate.evaluation"  # the last gate evaluation of a version, as JSON
 DataSource = Callable[[RegisteredVersion], RawData]  # the interactions a version is scored on
@@ -159,12 +162,22 @@ def evaluate_version(registry: ModelRegistry, data: DataSource, *, version: str 
             "gate.window_end": result.window_end,
             "gate.champion_version": result.champion_version or "",
         },
-        {
-            "gate/evaluation.json": json.dumps(asdict(result), indent=2),
-            "gate/evaluation.csv": table.to_csv(index=False),
-        },
+        _evaluation_files(result, table),
     )
     return result
+
+
+def _evaluation_files(result: GateEvaluation, table: pd.DataFrame) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {
+        "gate/evaluation.json": json.dumps(asdict(result), indent=2),
+        "gate/evaluation.csv": table.to_csv(index=False),
+        "gate/evaluation.md": evaluation_markdown(asdict(result), table),
+    }
+    column = GATE_METRIC.replace("_at_", "@")
+    if not table.empty and column in table.columns:
+        title = f"{column} on the gate window ({result.window_start[:10]} .. {result.window_end[:10]})"
+        files["gate/ndcg_by_slice.png"] = png_bytes(table, column, title)
+    return files
 
 
 def _logged_evaluation(candidate: RegisteredVersion, champion: RegisteredVersion | None) -> GateEvaluation | None:
@@ -214,12 +227,12 @@ def promote(
         decision = decide_promotion(evaluation.scores(), tolerance)
         promote_it, reason = decision.promote, decision.reason
     result = Promotion(promote_it, candidate.version, alias, reason, not promote_it, evaluation, previous)
-    decision_json = json.dumps(result.to_json() | {"tolerance": tolerance, "forced": force}, indent=2)
+    logged = result.to_json() | {"tolerance": tolerance, "forced": force}
     registry.annotate(
         candidate.version,
         {"gate.promoted": float(promote_it)},
         {"gate.decision": "promoted" if promote_it else "refused", "gate.reason": reason},
-        {"gate/decision.json": decision_json},
+        {"gate/decision.json": json.dumps(logged, indent=2), "gate/decision.md": decision_markdown(logged)},
     )
     if promote_it:
         registry.set_alias(alias, candidate.version, reason=f"promote: {reason}")
@@ -271,13 +284,22 @@ def train_register_promote(
     promote_to: str | None = None,
     tolerance: float = 0.02,
     step: Step | None = None,
+    data_source: str = "",
 ) -> TrainResult:
-    """Fit and evaluate (:func:`~movierecs.training.pipeline.run_training`), register the bundle and
-    its hold-out twin when a registry is given, and run the gate for ``promote_to`` (an alias) on
-    ``raw`` when asked."""
+    """Fit and evaluate (:func:`~movierecs.training.pipeline.run_training`), register the bundle, its
+    hold-out twin, the evaluation table and charts and the training data (``data_source``: where it
+    came from) when a registry is given, and run the gate for ``promote_to`` (an alias) on ``raw``
+    when asked."""
     say = step or (lambda _msg: None)
     outcome = run_training(
-        raw, config, protocol, output_dir=output_dir, watermark=watermark, dataset_name=dataset_name, step=say
+        raw,
+        config,
+        protocol,
+        output_dir=output_dir,
+        watermark=watermark,
+        dataset_name=dataset_name,
+        step=say,
+        data_source=data_source,
     )
     if registry is None:
         return TrainResult(outcome, None, None)
@@ -286,8 +308,16 @@ def train_register_promote(
     if "split_point" in outcome.params:
         tags["split_point"] = str(outcome.params["split_point"])
     artifacts = {HOLDOUT_ARTIFACT: outcome.holdout_dir} if outcome.holdout_dir else {}
+    if outcome.evaluation_dir is not None:
+        artifacts[EVALUATION_ARTIFACT] = outcome.evaluation_dir
     registered = registry.log_training(
-        outcome.bundle_dir, outcome.params, outcome.metrics, outcome.plots, tags=tags, artifacts=artifacts
+        outcome.bundle_dir,
+        outcome.params,
+        outcome.metrics,
+        outcome.plots,
+        tags=tags,
+        artifacts=artifacts,
+        dataset=outcome.dataset,
     )
     promotion = None
     if promote_to and registered.version:

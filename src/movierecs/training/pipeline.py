@@ -25,6 +25,7 @@ from movierecs.models.bundle import Bundle
 from movierecs.models.hybrid import HybridConfig, HybridRecommender
 from movierecs.models.popular import PopularConfig, PopularRecommender
 from movierecs.models.trainset import TrainingSet
+from movierecs.ports import TrainingData
 
 Step = Callable[[str], None]
 
@@ -37,8 +38,10 @@ class TrainOutcome:
     table: pd.DataFrame
     metrics: dict[str, float]
     params: dict[str, Any]
-    plots: dict[str, Path]
+    plots: dict[str, Path]  # file name -> file: the run's ``plots/`` folder (charts and their CSVs)
     seconds: dict[str, float]
+    evaluation_dir: Path | None = None  # table.csv and table.md: the run's ``evaluation/`` folder
+    dataset: TrainingData | None = None  # what the served model was fit on (the run's dataset input)
 
 
 def headline_metrics(table: pd.DataFrame, model: str, prefix: str = "") -> dict[str, float]:
@@ -64,12 +67,16 @@ def run_training(
     dataset_name: str = "custom",
     step: Step | None = None,
     with_plots: bool = True,
+    data_source: str = "",
 ) -> TrainOutcome:
     """Evaluate on a temporal hold-out next to the popularity baseline, then fit the served model on
     every interaction up to ``watermark`` and write the bundle.
 
     With a ``global_time`` protocol the evaluated model is also written as a bundle (``holdout_dir``,
     watermark = the split point): the promotion gate scores it on interactions it never saw.
+    The evaluation table is written as CSV and markdown (``evaluation_dir``) and, ``with_plots``, the
+    charts with their data (k = 1..50 curves from one ranked list of 50 per model).
+    ``data_source`` says where ``raw`` came from, for the dataset input of the run.
     """
     say = step or (lambda _msg: None)
     seconds: dict[str, float] = {}
@@ -86,14 +93,25 @@ def run_training(
     metrics = headline_metrics(table, "hybrid") | headline_metrics(table, "popular", "baseline.")
     seconds["evaluate"] = time.perf_counter() - tick
 
+    from movierecs.training.plots import MAX_K, save_plots, save_table
+
+    tick = time.perf_counter()
+    after = f" (after {train_ts.watermark.isoformat()})" if protocol.split == "global_time" else ""
+    header = (
+        f"# Offline evaluation: {dataset_name}\n\n{protocol.split} split, {protocol.test_fraction:.0%} held out"
+        f"{after}, k={protocol.k}; viewer slices by train interactions: cold < "
+        f"{protocol.cold_below} <= warm < {protocol.heavy_from} <= heavy. Baseline: global popularity (`popular`)."
+    )
+    evaluation_dir = save_table(table, Path(tempfile.mkdtemp(prefix="movierecs-evaluation-")), header)
     plots: dict[str, Path] = {}
     if with_plots:
-        from movierecs.training.plots import save_plots
-
         users = split.test[Columns.User].unique()
-        reco = {name: m.recommend(users, k=50) for name, m in (("hybrid", candidate), ("popular", baseline))}
+        models = (("hybrid", candidate), ("popular", baseline))
+        reco = {name: m.recommend(users, k=MAX_K) for name, m in models}
         popularity = train_ts.interactions.groupby(Columns.Item).size()
-        plots = save_plots(reco, split.test, popularity, Path(tempfile.mkdtemp(prefix="movierecs-plots-")))
+        out = Path(tempfile.mkdtemp(prefix="movierecs-plots-"))
+        plots = save_plots(reco, split.test, popularity, out, table, protocol.k)
+    seconds["reports"] = time.perf_counter() - tick
 
     say("fit the served model on every interaction")
     tick = time.perf_counter()
@@ -133,4 +151,15 @@ def run_training(
         params["split_point"] = split_point
         holdout_meta = meta | {"role": "holdout", "watermark": split_point, "fingerprint": train_ts.fingerprint}
         holdout_dir = Bundle(candidate, holdout_meta).save(Path(tempfile.mkdtemp(prefix="movierecs-holdout-")))
-    return TrainOutcome(bundle, bundle_dir, holdout_dir, table, metrics, params, plots, seconds)
+    profile = {
+        "n_interactions": len(full.interactions),
+        "n_users": len(model.users),
+        "n_items": len(model.items),
+        "watermark": full.watermark.isoformat(),
+        "first_interaction": raw.interactions[Columns.Datetime].min().isoformat() if len(raw.interactions) else "",
+    }
+    sample = raw.interactions.head(100).reset_index(drop=True)
+    dataset = TrainingData(dataset_name, full.fingerprint, data_source or dataset_name, profile, sample)
+    return TrainOutcome(
+        bundle, bundle_dir, holdout_dir, table, metrics, params, plots, seconds, evaluation_dir, dataset
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from movierecs.exceptions import DataError
-from movierecs.ports import AliasMove, ModelRegistry, RegisteredVersion
+from movierecs.ports import AliasMove, ModelRegistry, RegisteredVersion, TrainingData
 from movierecs.training.lifecycle import EVALUATION_TAG, GateEvaluation, promote, rollback
 
 
@@ -27,7 +27,7 @@ class MemoryRegistry:
         self.versions: dict[str, RegisteredVersion] = {}
         self.aliases: dict[str, str] = {}
         self.history: list[AliasMove] = []
-        self.files: dict[str, dict[str, str]] = {}
+        self.files: dict[str, dict[str, str | bytes]] = {}
 
     def log_training(
         self,
@@ -38,6 +38,7 @@ class MemoryRegistry:
         tags: Mapping[str, str] | None = None,
         register: bool = True,
         artifacts: Mapping[str, Path] | None = None,
+        dataset: TrainingData | None = None,
     ) -> RegisteredVersion:
         version = str(len(self.versions) + 1)
         self.versions[version] = RegisteredVersion(version, f"run-{version}", dict(metrics), dict(tags or {}))
@@ -60,7 +61,7 @@ class MemoryRegistry:
         return [m for m in self.history if m.alias == alias]
 
     def annotate(
-        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str]
+        self, version: str, metrics: Mapping[str, float], tags: Mapping[str, str], files: Mapping[str, str | bytes]
     ) -> None:
         old = self.versions[version]
         self.versions[version] = RegisteredVersion(
