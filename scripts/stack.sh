@@ -14,6 +14,10 @@
 # MOVIERECS_STACK_TIMEOUT (seconds per health check, 90), MOVIERECS_STACK_KEEP_DATA=1 (down keeps data),
 # MOVIERECS_STACK_SKIP_INSTALL=1 (do not run scripts/install-system.sh),
 # MOVIERECS_STACK_PROMETHEUS_CONFIG (prometheus.yml to use; default scripts/stack/prometheus.yml).
+#
+# Credentials: PostgreSQL and ClickHouse authenticate the app user `movierecs` with a random password
+# made at first start (.stack/<service>/app.password, mode 600, wiped with the data). .stack/env holds
+# URLs WITHOUT a password plus PGPASSWORD and CLICKHOUSE_PASSWORD, which Settings reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,6 +43,12 @@ PIDS=$STACK/pids
 LOGS=$STACK/logs
 
 log() { printf '[stack] %s\n' "$*" >&2; }
+new_secret() { # a URL- and shell-safe random password (24 chars)
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_'
+}
+secret_file() { # path: create it with a new secret (mode 600) unless it holds one
+  [ -s "$1" ] || (umask 077 && new_secret >"$1")
+}
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -131,22 +141,31 @@ start_postgres() {
     die "postgres: the postgres user cannot write $dir (a parent folder is not traversable);" \
         "set MOVIERECS_STACK_DIR to a folder under /tmp"
   fi
-  if [ ! -s "$data/PG_VERSION" ]; then
-    rm -rf "$data"
-    # Superuser `movierecs`, trust auth on loopback only (a throw-away test server).
-    as_pg "$PG_BIN/initdb" -D "$data" -U movierecs --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync \
+  if [ ! -s "$data/PG_VERSION" ] || [ ! -s "$dir/admin.password" ]; then
+    rm -rf "$data" "$dir/admin.password" "$dir/app.password"  # also a trust-auth cluster of an older stack.sh
+    secret_file "$dir/admin.password"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/admin.password"
+    # Superuser `postgres` and app role `movierecs`, both with passwords (scram-sha-256) on loopback;
+    # no Unix socket. A throw-away test server that still checks credentials like a real one.
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres --pwfile="$dir/admin.password" --auth=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 --no-sync \
       >"$dir/initdb.log" 2>&1 || { tail -n 30 "$dir/initdb.log" >&2; die "postgres: initdb failed"; }
   fi
+  secret_file "$dir/app.password"
   check_port_free postgres "$PG_PORT"
   as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t "$TIMEOUT" start -o \
     "-c listen_addresses=$HOST -p $PG_PORT -c unix_socket_directories='' -c fsync=off \
      -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB -c max_connections=100" \
     >/dev/null 8>&- || { tail -n 30 "$dir/postgres.log" >&2; die "postgres: pg_ctl start failed"; }
   head -n1 "$data/postmaster.pid" >"$PIDS/postgres.pid"
-  if ! "$PG_BIN/psql" -h $HOST -p "$PG_PORT" -U movierecs -d postgres -tAq \
-        -c "SELECT 1 FROM pg_database WHERE datname = 'movierecs'" | grep -q 1; then
-    "$PG_BIN/createdb" -h $HOST -p "$PG_PORT" -U movierecs movierecs
-  fi
+  # The app role (not a superuser) owns database `movierecs`; its password is (re)set at every start.
+  PGPASSWORD=$(cat "$dir/admin.password") "$PG_BIN/psql" -h $HOST -p "$PG_PORT" -U postgres -d postgres \
+    -v ON_ERROR_STOP=1 -tAq -v pw="$(cat "$dir/app.password")" >/dev/null <<'SQL' || die "postgres: creating the app role failed"
+SELECT 'CREATE ROLE movierecs LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'movierecs') \gexec
+ALTER ROLE movierecs WITH LOGIN NOSUPERUSER NOCREATEROLE PASSWORD :'pw';
+SELECT 'CREATE DATABASE movierecs OWNER movierecs'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'movierecs') \gexec
+SQL
 }
 
 start_clickhouse() {
@@ -154,7 +173,11 @@ start_clickhouse() {
   mkdir -p "$dir/log" "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
   sed -e "s#@DIR@#$dir#g" -e "s#@TCP_PORT@#$CH_PORT#g" -e "s#@HTTP_PORT@#$CH_HTTP_PORT#g" \
     "$ROOT/scripts/stack/clickhouse-config.xml" >"$dir/config.xml"
-  cp "$ROOT/scripts/stack/clickhouse-users.xml" "$dir/users.xml"
+  # App user `movierecs` with a sha256 password; `default` stays the loopback-only admin (tests drop
+  # their scratch databases with it).
+  secret_file "$dir/app.password"
+  sed -e "s#@APP_PASSWORD_SHA256@#$(tr -d '\n' <"$dir/app.password" | sha256sum | cut -d' ' -f1)#" \
+    "$ROOT/scripts/stack/clickhouse-users.xml" >"$dir/users.xml"
   check_port_free clickhouse "$CH_PORT"
   check_port_free clickhouse "$CH_HTTP_PORT"
   rm -f "$dir/clickhouse-server.pid"
@@ -225,14 +248,23 @@ start_prometheus() {
 
 write_env() {
   local tmp=$STACK/env.tmp
+  rm -f "$tmp"
+  (umask 077 && : >"$tmp")  # it holds the passwords
   {
     echo "# Written by scripts/stack.sh up; use: set -a; . .stack/env; set +a"
     for svc in postgres clickhouse kafka mlflow prometheus; do
       case " $SERVICES " in *" $svc "*) ;; *) alive "$svc" || continue ;; esac
       case $svc in
-        postgres) echo "MOVIERECS_CATALOG_URL=postgresql://movierecs@$HOST:$PG_PORT/movierecs" ;;
+        postgres)
+          echo "MOVIERECS_CATALOG_URL=postgresql://movierecs@$HOST:$PG_PORT/movierecs"
+          [ ! -s "$STACK/postgres/app.password" ] || echo "PGPASSWORD=$(cat "$STACK/postgres/app.password")" ;;
         clickhouse)
-          echo "MOVIERECS_INTERACTIONS_URL=clickhouse://$HOST:$CH_PORT/movierecs"
+          if [ -s "$STACK/clickhouse/app.password" ]; then
+            echo "MOVIERECS_INTERACTIONS_URL=clickhouse://movierecs@$HOST:$CH_PORT/movierecs"
+            echo "CLICKHOUSE_PASSWORD=$(cat "$STACK/clickhouse/app.password")"
+          else  # started by an older stack.sh (no app user): `down` then `up` to get one
+            echo "MOVIERECS_INTERACTIONS_URL=clickhouse://$HOST:$CH_PORT/movierecs"
+          fi
           echo "MOVIERECS_CLICKHOUSE_HTTP_URL=http://$HOST:$CH_HTTP_PORT" ;;
         kafka) echo "MOVIERECS_EVENT_BUS_URL=kafka://$HOST:$KAFKA_PORT" ;;
         mlflow)
@@ -241,7 +273,7 @@ write_env() {
         prometheus) echo "MOVIERECS_PROMETHEUS_URL=http://$HOST:$PROM_PORT" ;;
       esac
     done
-  } >"$tmp"
+  } >>"$tmp"
   mv "$tmp" "$STACK/env"
 }
 

@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
+from pydantic import SecretStr
 
 from movierecs.data.container import RawData
 from movierecs.exceptions import DataError, UnsupportedUrlError
 from movierecs.models.bundle import Bundle, BundleLoader
 from movierecs.ports import Catalog, EventBus, EventStream, InteractionStore, ModelRegistry
 from movierecs.settings import Settings
+from movierecs.urls import redact as _redact
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -49,8 +51,9 @@ def _scheme(url: str) -> str:
 
 
 # ---- one adapter per port -------------------------------------------------------------------------
-def interaction_store(url: str) -> InteractionStore:
-    """An :class:`~movierecs.ports.InteractionStore` for ``chdb://`` or ``clickhouse://`` URLs."""
+def interaction_store(url: str, password: SecretStr | str | None = None) -> InteractionStore:
+    """An :class:`~movierecs.ports.InteractionStore` for ``chdb://`` or ``clickhouse://`` URLs
+    (``password``: ``CLICKHOUSE_PASSWORD``, used when the URL has none)."""
     scheme = _scheme(url)
     if scheme == "chdb":
         from movierecs.adapters.chdb import ChdbInteractionStore
@@ -59,15 +62,16 @@ def interaction_store(url: str) -> InteractionStore:
     if scheme == "clickhouse":
         from movierecs.adapters.clickhouse import ClickHouseInteractionStore
 
-        return ClickHouseInteractionStore(url)
+        return ClickHouseInteractionStore(url, password=password)
     raise UnsupportedUrlError(
         f"unsupported interactions URL {_redact(url)!r}: use chdb:///path/to/dir or clickhouse://host:port/db "
         "(MOVIERECS_INTERACTIONS_URL)"
     )
 
 
-def catalog(url: str) -> Catalog:
-    """A :class:`~movierecs.ports.Catalog` for ``sqlite://`` or ``postgresql://`` URLs."""
+def catalog(url: str, password: SecretStr | str | None = None) -> Catalog:
+    """A :class:`~movierecs.ports.Catalog` for ``sqlite://`` or ``postgresql://`` URLs
+    (``password``: ``PGPASSWORD``, used when the URL has none)."""
     scheme = _scheme(url)
     if scheme == "sqlite":
         from movierecs.adapters.sqlite import SqliteCatalog
@@ -76,7 +80,7 @@ def catalog(url: str) -> Catalog:
     if scheme in ("postgresql", "postgres"):
         from movierecs.adapters.postgres import PostgresCatalog
 
-        return PostgresCatalog(url)
+        return PostgresCatalog(url, password=password)
     raise UnsupportedUrlError(
         f"unsupported catalog URL {_redact(url)!r}: use sqlite:///path or postgresql://user@host:port/db "
         "(MOVIERECS_CATALOG_URL)"
@@ -100,7 +104,7 @@ def event_bus(settings: Settings) -> EventBus:
             settings.kafka_partitions,
             dlq_topic=settings.kafka_dlq_topic,
         )
-    raise UnsupportedUrlError(f"unsupported event bus URL {url!r}: use memory:// or kafka://host:port")
+    raise UnsupportedUrlError(f"unsupported event bus URL {_redact(url)!r}: use memory:// or kafka://host:port")
 
 
 def event_stream(settings: Settings, group_id: str) -> EventStream:
@@ -108,7 +112,7 @@ def event_stream(settings: Settings, group_id: str) -> EventStream:
     url = settings.event_bus_url
     if _scheme(url) != "kafka":
         raise UnsupportedUrlError(
-            f"the consumer reads Kafka; MOVIERECS_EVENT_BUS_URL is {url!r} (use kafka://host:port; "
+            f"the consumer reads Kafka; MOVIERECS_EVENT_BUS_URL is {_redact(url)!r} (use kafka://host:port; "
             "with memory:// the API writes events to the store itself)"
         )
     from movierecs.adapters.kafka_stream import KafkaEventStream
@@ -140,16 +144,6 @@ def bundle_loader(settings: Settings) -> BundleLoader:
     return BundleLoader(lambda: model_registry(settings), settings.served_model_uri)
 
 
-def _redact(url: str) -> str:
-    """``scheme://user:***@host/...``: a URL fit for an error message."""
-    scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not (sep and at):
-        return url
-    user = creds.partition(":")[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-
-
 # ---- process kinds --------------------------------------------------------------------------------
 def build_api(settings: Settings, bundle: Bundle | None = None) -> FastAPI:
     """The API process: ``bundle`` preloads a model (tests); otherwise the configured one is loaded.
@@ -167,7 +161,7 @@ def build_api(settings: Settings, bundle: Bundle | None = None) -> FastAPI:
 
     bus = event_bus(settings)
     try:
-        api_catalog: Catalog | None = catalog(settings.catalog)
+        api_catalog: Catalog | None = catalog(settings.catalog, settings.postgres_password)
     except UnsupportedUrlError:
         logging.getLogger(__name__).exception("catalog unavailable; serving titles from the model bundle")
         api_catalog = None
@@ -175,7 +169,7 @@ def build_api(settings: Settings, bundle: Bundle | None = None) -> FastAPI:
     store = None
     if settings.viewer_store_reads:  # viewers' events since the watermark, read back on demand
         try:
-            store = interaction_store(settings.interactions)
+            store = interaction_store(settings.interactions, settings.clickhouse_password)
         except UnsupportedUrlError:
             logging.getLogger(__name__).exception("interaction store unavailable; viewers are served from memory")
     ports = ApiPorts(bus=bus, bundles=bundle_loader(settings), catalog=api_catalog, sink=sink, store=store)
@@ -191,7 +185,7 @@ def build_consumer(
 
     return Consumer(
         event_stream(settings, group_id),
-        lambda: interaction_store(settings.interactions),
+        lambda: interaction_store(settings.interactions, settings.clickhouse_password),
         policy=BatchPolicy(batch_size, batch_wait_s),
     )
 
@@ -204,7 +198,7 @@ def memory_sink(bus: MemoryEventBus, settings: Settings) -> Consumer:
 
     return Consumer(
         MemoryEventStream(bus),
-        lambda: interaction_store(settings.interactions),
+        lambda: interaction_store(settings.interactions, settings.clickhouse_password),
         policy=BatchPolicy(5000, 0.2),
     )
 
@@ -220,10 +214,10 @@ class TrainingPorts:
     settings: Settings
 
     def store(self) -> InteractionStore:
-        return interaction_store(self.settings.interactions)
+        return interaction_store(self.settings.interactions, self.settings.clickhouse_password)
 
     def catalog(self) -> Catalog:
-        return catalog(self.settings.catalog)
+        return catalog(self.settings.catalog, self.settings.postgres_password)
 
     def registry(self) -> ModelRegistry:
         return model_registry(self.settings)

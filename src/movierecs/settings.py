@@ -32,6 +32,16 @@ class Settings(BaseSettings):
         default="", description="chdb:///path or clickhouse://host:port/db; default: chdb in home"
     )
     catalog_url: str = Field(default="", description="sqlite:///path or postgresql://...; default: sqlite")
+    clickhouse_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLICKHOUSE_PASSWORD", "MOVIERECS_CLICKHOUSE_PASSWORD"),
+        description="ClickHouse password, used when MOVIERECS_INTERACTIONS_URL carries none",
+    )
+    postgres_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PGPASSWORD", "MOVIERECS_POSTGRES_PASSWORD"),
+        description="PostgreSQL password, used when MOVIERECS_CATALOG_URL carries none",
+    )
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /v1/admin/* (an admin key)")
     api_keys_file: Path | None = Field(
         default=None,

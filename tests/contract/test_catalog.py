@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -123,6 +125,15 @@ async def test_put_and_get_user(catalog: Catalog) -> None:
     assert list(users["user_id"]) == [42]
 
 
+async def test_delete_user(catalog: Catalog) -> None:
+    await catalog.put_user(42, 31, "F", "writer")
+    await catalog.put_user(43, 20, "M", None)
+    assert await catalog.delete_user(42)
+    assert await catalog.get_user(42) is None
+    assert await catalog.get_user(43) is not None
+    assert not await catalog.delete_user(42)  # nothing left to delete
+
+
 async def test_users_upsert_twice_does_not_duplicate(catalog: Catalog) -> None:
     users = pd.DataFrame(
         {
@@ -160,3 +171,76 @@ async def test_unreachable_server_raises_store_unavailable() -> None:
     with pytest.raises(StoreUnavailableError, match="unreachable"):
         await catalog.migrate()
     await catalog.close()
+
+
+# ---- credentials (#15): the stack's PostgreSQL checks the app role's password -------------------
+SECRET = "Sup3r-S3cret-pw"
+
+
+def _assert_hidden(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in text, f"a password leaked into: {text!r}"
+
+
+async def test_an_unreachable_server_never_shows_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for url, password in (
+        (f"postgresql://movierecs:{SECRET}@127.0.0.1:{port}/movierecs", None),
+        (f"postgresql://movierecs@127.0.0.1:{port}/movierecs?sslmode=disable", SECRET),
+    ):
+        catalog = make_catalog(url, password)
+        _assert_hidden(catalog.url, SECRET)  # type: ignore[attr-defined]
+        with pytest.raises(StoreUnavailableError, match="unreachable") as caught:
+            await catalog.migrate()
+        await catalog.close()
+        logging.getLogger("movierecs.test").exception("catalog down: %s", caught.value)
+        _assert_hidden(str(caught.value) + repr(caught.value) + caplog.text, SECRET)
+    with pytest.raises(UnsupportedUrlError) as bad:
+        make_catalog(f"mysql://movierecs:{SECRET}@db/movierecs")
+    _assert_hidden(str(bad.value), SECRET)
+
+
+def _app_role() -> tuple[str, str]:
+    base = _server_url()
+    password = os.environ.get("PGPASSWORD", "")
+    if base is None or not password:
+        pytest.skip("the local stack's PostgreSQL (with its app password in PGPASSWORD) is not configured")
+    return base, password
+
+
+async def test_the_password_comes_from_the_argument_when_the_url_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    base, password = _app_role()
+    monkeypatch.delenv("PGPASSWORD")  # only the argument (Settings' PGPASSWORD) may authenticate
+    catalog = make_catalog(base, password)
+    try:
+        await catalog.migrate()
+        assert isinstance(await catalog.get_user(-1), type(None))
+    finally:
+        await catalog.close()
+
+
+@pytest.mark.parametrize("how", ["no password", "wrong password in the URL", "wrong argument"])
+async def test_the_server_refuses_missing_or_wrong_credentials(
+    how: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    base, password = _app_role()
+    monkeypatch.delenv("PGPASSWORD")
+    parts = urlsplit(base)
+    url, argument = {
+        "no password": (base, None),
+        "wrong password in the URL": (
+            f"postgresql://{parts.username}:{SECRET}@{parts.netloc.split('@')[-1]}/movierecs",
+            None,
+        ),
+        "wrong argument": (base, SECRET),
+    }[how]
+    catalog = make_catalog(url, argument)
+    with pytest.raises(StoreUnavailableError) as caught:
+        await catalog.migrate()
+    await catalog.close()
+    assert "refused the credentials" in str(caught.value)
+    assert "PGPASSWORD" in str(caught.value)
+    logging.getLogger("movierecs.test").exception("catalog down: %s", caught.value)
+    _assert_hidden(str(caught.value) + caplog.text, SECRET, password)

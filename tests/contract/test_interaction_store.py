@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -64,7 +65,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[InteractionStore]:
-    s = make_interaction_store(store_url)
+    s = make_interaction_store(store_url, os.environ.get("CLICKHOUSE_PASSWORD"))  # the stack's app user
     s.migrate()
     yield s
     s.close()
@@ -217,3 +218,67 @@ def test_unreachable_server_raises_store_unavailable() -> None:
     with pytest.raises(StoreUnavailableError):
         store.write(_events(1))
     store.close()
+
+
+# ---- credentials (#15): the stack's ClickHouse authenticates its app user -------------------------
+SECRET = "Sup3r-S3cret-pw"
+needs_server = pytest.mark.skipif(_server_url() is None, reason="the local stack's ClickHouse is not configured")
+
+
+def _assert_hidden(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in text, f"a password leaked into: {text!r}"
+
+
+def test_an_unreachable_server_never_shows_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    url = f"clickhouse://movierecs:{SECRET}@127.0.0.1:{_closed_port()}/movierecs"
+    store = make_interaction_store(url, "Other-S3cret")
+    _assert_hidden(store.url, SECRET)  # type: ignore[attr-defined]
+    with pytest.raises(StoreUnavailableError, match=r"unreachable") as caught:
+        store.migrate()
+    logging.getLogger("movierecs.test").exception("store down: %s", caught.value)
+    _assert_hidden(str(caught.value) + repr(caught.value) + caplog.text, SECRET, "Other-S3cret")
+    assert "movierecs@127.0.0.1" in str(caught.value)
+    with pytest.raises(UnsupportedUrlError) as bad:
+        make_interaction_store(f"clickhouse://movierecs:{SECRET}@/movierecs")  # no host
+    _assert_hidden(str(bad.value), SECRET)
+
+
+@needs_server
+def test_the_password_comes_from_the_argument_when_the_url_has_none() -> None:
+    base = _server_url()
+    assert base is not None
+    parts = urlsplit(base)
+    password = os.environ.get("CLICKHOUSE_PASSWORD")
+    if not parts.username or not password:
+        pytest.skip("this stack's ClickHouse has no app user (scripts/stack.sh down; up)")
+    store = make_interaction_store(base, password)
+    try:
+        store.migrate()  # the stack's own database: idempotent
+        assert store.count() >= 0
+    finally:
+        store.close()
+    assert password not in store.url  # type: ignore[attr-defined]
+
+
+@needs_server
+@pytest.mark.parametrize("how", ["no password", "wrong password in the URL", "wrong argument"])
+def test_the_server_refuses_missing_or_wrong_credentials(how: str, caplog: pytest.LogCaptureFixture) -> None:
+    base = _server_url()
+    assert base is not None
+    parts = urlsplit(base)
+    if not parts.username or not os.environ.get("CLICKHOUSE_PASSWORD"):
+        pytest.skip("this stack's ClickHouse has no app user (scripts/stack.sh down; up)")
+    host = f"{parts.hostname}:{parts.port}"
+    url, password = {
+        "no password": (base, None),
+        "wrong password in the URL": (f"clickhouse://{parts.username}:{SECRET}@{host}/movierecs", None),
+        "wrong argument": (base, SECRET),
+    }[how]
+    store = make_interaction_store(url, password)
+    with pytest.raises(StoreUnavailableError, match="refused the credentials") as caught:
+        store.migrate()
+    store.close()
+    logging.getLogger("movierecs.test").exception("store down: %s", caught.value)
+    _assert_hidden(str(caught.value) + caplog.text, SECRET, os.environ["CLICKHOUSE_PASSWORD"])
+    assert "CLICKHOUSE_PASSWORD" in str(caught.value)

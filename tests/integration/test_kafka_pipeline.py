@@ -76,9 +76,13 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         Client(host=parts.hostname, port=parts.port or 9000, connect_timeout=5).execute(f"DROP DATABASE IF EXISTS {db}")
 
 
+def store_of(settings: Settings) -> InteractionStore:
+    return interaction_store(settings.interactions, settings.clickhouse_password)  # the stack's app user
+
+
 @pytest.fixture
 def store(settings: Settings) -> Iterator[InteractionStore]:
-    s = interaction_store(settings.interactions)
+    s = store_of(settings)
     s.migrate()
     yield s
     s.close()
@@ -90,7 +94,7 @@ async def running_consumer(settings: Settings, **kwargs: Any) -> AsyncIterator[C
     kwargs.setdefault("policy", BatchPolicy(2000, 0.1))
     kwargs.setdefault("backoff", Backoff(0.1, 2.0, 1.0))
     stream = event_stream(settings, group_id=f"test-{uuid.uuid4().hex[:8]}")
-    consumer = Consumer(stream, lambda: interaction_store(settings.interactions), **kwargs)
+    consumer = Consumer(stream, lambda: store_of(settings), **kwargs)
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer

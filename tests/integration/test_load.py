@@ -78,7 +78,7 @@ def test_load_twice_stores_once_and_train_reads_the_store(
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
 
-    store = make_interaction_store(interactions)
+    store = make_interaction_store(interactions, os.environ.get("CLICKHOUSE_PASSWORD"))
     try:
         assert store.count() == n
         frame = store.extract()

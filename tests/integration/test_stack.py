@@ -61,7 +61,9 @@ def test_postgres_answers(stack_env: dict[str, str]) -> None:
     import asyncpg
 
     async def go() -> str:
-        conn = await asyncpg.connect(stack_env["MOVIERECS_CATALOG_URL"], timeout=5)
+        conn = await asyncpg.connect(
+            stack_env["MOVIERECS_CATALOG_URL"], password=stack_env.get("PGPASSWORD"), timeout=5
+        )
         try:
             return str(await conn.fetchval("SELECT version()"))
         finally:
@@ -74,7 +76,13 @@ def test_clickhouse_answers(stack_env: dict[str, str]) -> None:
     from clickhouse_driver import Client
 
     parts = urlsplit(stack_env["MOVIERECS_INTERACTIONS_URL"])
-    client = Client(host=parts.hostname, port=parts.port, connect_timeout=5)
+    client = Client(
+        host=parts.hostname,
+        port=parts.port,
+        user=parts.username or "default",
+        password=stack_env.get("CLICKHOUSE_PASSWORD", ""),
+        connect_timeout=5,
+    )
     try:
         ((version,),) = client.execute("SELECT version()")
     finally:
@@ -149,3 +157,72 @@ def test_stack_prometheus_config_is_valid_and_scrapes_the_app() -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     jobs = {job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]}
     assert {"movierecs-api", "movierecs-consumer"} <= jobs
+
+
+# ---- credentials (#15): the app users authenticate; .stack/env has passwords, its URLs none -----
+def test_env_passes_passwords_beside_urls_without_them(stack_env: dict[str, str]) -> None:
+    catalog, interactions = (
+        urlsplit(stack_env["MOVIERECS_CATALOG_URL"]),
+        urlsplit(stack_env["MOVIERECS_INTERACTIONS_URL"]),
+    )
+    assert (catalog.username, catalog.password) == ("movierecs", None)
+    assert (interactions.username, interactions.password) == ("movierecs", None)
+    assert len(stack_env.get("PGPASSWORD", "")) >= 16
+    assert len(stack_env.get("CLICKHOUSE_PASSWORD", "")) >= 16
+    assert ENV_FILE.stat().st_mode & 0o077 == 0, f"{ENV_FILE} holds passwords: mode 600"
+
+
+def test_postgres_refuses_the_app_role_without_its_password(stack_env: dict[str, str]) -> None:
+    import asyncpg
+
+    async def go(password: str) -> None:
+        conn = await asyncpg.connect(stack_env["MOVIERECS_CATALOG_URL"], password=password, timeout=5)
+        await conn.close()
+
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        asyncio.run(go("not-the-password"))
+    admin = urlsplit(stack_env["MOVIERECS_CATALOG_URL"])._replace(
+        netloc=f"postgres@127.0.0.1:{urlsplit(stack_env['MOVIERECS_CATALOG_URL']).port}"
+    )
+    with pytest.raises(asyncpg.InvalidPasswordError):  # the superuser has a password too
+        asyncio.run(asyncpg.connect(admin.geturl(), password=stack_env["PGPASSWORD"], timeout=5))
+
+
+def test_clickhouse_refuses_the_app_user_without_its_password(stack_env: dict[str, str]) -> None:
+    from clickhouse_driver import Client, errors
+
+    parts = urlsplit(stack_env["MOVIERECS_INTERACTIONS_URL"])
+    for password in ("", "not-the-password"):
+        client = Client(host=parts.hostname, port=parts.port, user="movierecs", password=password, connect_timeout=5)
+        with pytest.raises(errors.ServerException) as caught:
+            client.execute("SELECT 1")
+        assert caught.value.code in (193, 194, 516)
+
+
+def test_movierecs_commands_authenticate_from_the_env(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """A `movierecs` process gets the URLs and passwords from .stack/env only (Settings reads them)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "CLICKHOUSE_PASSWORD")}
+    env.update(stack_env)
+    env["MOVIERECS_HOME"] = str(tmp_path)
+    script = (
+        "import asyncio\n"
+        "from movierecs.composition import training_ports\n"
+        "from movierecs.settings import Settings\n"
+        "ports = training_ports(Settings())\n"
+        "print('stored', ports.stored_interactions())\n"
+        "async def users():\n"
+        "    cat = ports.catalog()\n"
+        "    try:\n"
+        "        await cat.migrate()\n"
+        "        return len(await cat.users())\n"
+        "    finally:\n"
+        "        await cat.close()\n"
+        "print('users', asyncio.run(users()))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stored" in result.stdout
+    assert "users" in result.stdout

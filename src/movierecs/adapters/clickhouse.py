@@ -1,5 +1,8 @@
 """ClickHouse server store (``clickhouse://[user[:password]@]host[:port]/db``), native protocol.
 
+The password comes from the URL or, when the URL has none, from ``password`` (``CLICKHOUSE_PASSWORD``
+through Settings); messages name the server as ``user@host:port``, never with the password.
+
 Talks to any ClickHouse from Debian's 18.16 on through ``clickhouse-driver`` (clickhouse-connect
 cannot talk to 18.16). Inserts are columnar native blocks (``INSERT ... VALUES`` + data, never
 inline values: those hang against 18.16); reads come back as NumPy columns.
@@ -16,22 +19,26 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+from pydantic import SecretStr
 
 from movierecs.adapters import sql_interactions as sql
 from movierecs.events import Event
 from movierecs.exceptions import StoreUnavailableError, UnsupportedUrlError
+from movierecs.urls import redact
 
 DEFAULT_PORT = 9000
 DEFAULT_DATABASE = "movierecs"
+# UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, IP_ADDRESS_NOT_ALLOWED, AUTHENTICATION_FAILED
+AUTH_ERROR_CODES = frozenset({192, 193, 194, 195, 516})
 
 
 def parse_clickhouse_url(url: str) -> dict[str, Any]:
     """``clickhouse://user:pw@host:port/db`` -> connection keywords (``database`` separately)."""
     parts = urlsplit(url)
     if parts.scheme != "clickhouse":
-        raise UnsupportedUrlError(f"not a clickhouse:// URL: {url!r}")
+        raise UnsupportedUrlError(f"not a clickhouse:// URL: {redact(url)!r}")
     if not parts.hostname:
-        raise UnsupportedUrlError(f"clickhouse URL needs a host: {url!r} (clickhouse://host:port/db)")
+        raise UnsupportedUrlError(f"clickhouse URL needs a host: {redact(url)!r} (clickhouse://host:port/db)")
     database = parts.path.strip("/") or DEFAULT_DATABASE
     return {
         "host": parts.hostname,
@@ -45,10 +52,19 @@ def parse_clickhouse_url(url: str) -> dict[str, Any]:
 class ClickHouseInteractionStore:
     """:class:`~movierecs.ports.InteractionStore` on a ClickHouse server."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0, send_receive_timeout: float = 300.0):
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: SecretStr | str | None = None,
+        connect_timeout: float = 5.0,
+        send_receive_timeout: float = 300.0,
+    ):
+        self.url = redact(url)  # what may be shown; the password stays in _conf
         conf = parse_clickhouse_url(url)
         self.database: str = conf.pop("database")
+        if not conf["password"] and password is not None:
+            conf["password"] = password.get_secret_value() if isinstance(password, SecretStr) else password
         self._conf = conf
         self._connect_timeout = connect_timeout
         self._send_receive_timeout = send_receive_timeout
@@ -83,11 +99,26 @@ class ClickHouseInteractionStore:
                 return client.execute(query, data, **kwargs)
             except (errors.NetworkError, errors.SocketTimeoutError, EOFError, OSError) as exc:
                 client.disconnect()
-                host, port = self._conf["host"], self._conf["port"]
                 raise StoreUnavailableError(
-                    f"ClickHouse at {host}:{port} is unreachable ({exc.__class__.__name__}: {exc}); "
+                    f"ClickHouse at {self._where()} is unreachable ({exc.__class__.__name__}: {self._clean(exc)}); "
                     "start it (make stack-up) or fix MOVIERECS_INTERACTIONS_URL"
                 ) from exc
+            except errors.ServerException as exc:
+                if exc.code not in AUTH_ERROR_CODES:
+                    raise
+                client.disconnect()
+                raise StoreUnavailableError(
+                    f"ClickHouse at {self._where()} refused the credentials (code {exc.code}); set the password "
+                    "in CLICKHOUSE_PASSWORD (or the user in MOVIERECS_INTERACTIONS_URL)"
+                ) from exc
+
+    def _where(self) -> str:
+        return f"{self._conf['user']}@{self._conf['host']}:{self._conf['port']}"
+
+    def _clean(self, exc: BaseException) -> str:
+        """The exception's text with the password masked (drivers may echo their arguments)."""
+        text, password = str(exc), self._conf["password"]
+        return text.replace(password, "***") if password else text
 
     # ------------------------------------------------------------------ port
     def migrate(self) -> None:

@@ -3,18 +3,23 @@
 Tables (DESIGN.md §3, Stores): ``items(item_id BIGINT PK, title TEXT, year INT NULL, genres TEXT[])``
 and ``users(user_id BIGINT PK, age INT NULL, gender TEXT NULL, occupation TEXT NULL)``, created
 idempotently by :meth:`PostgresCatalog.migrate`. Bulk upserts COPY into a temporary table, then
-``INSERT ... ON CONFLICT DO UPDATE`` (one round trip per batch, whatever its size).
+``INSERT ... ON CONFLICT DO UPDATE`` (one round trip per batch, whatever its size). The password
+comes from the URL or, when it has none, from ``password`` (``PGPASSWORD`` through Settings); messages
+name the server as ``host:port/db``, never with the password.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
+from pydantic import SecretStr
 
 from movierecs.adapters.sqlite import item_records, items_frame, user_dict, user_records, users_frame
 from movierecs.exceptions import StoreUnavailableError, UnsupportedUrlError
+from movierecs.urls import redact
 
 MIGRATIONS = (
     """CREATE TABLE IF NOT EXISTS items (
@@ -48,10 +53,22 @@ SET age = EXCLUDED.age, gender = EXCLUDED.gender, occupation = EXCLUDED.occupati
 class PostgresCatalog:
     """:class:`~movierecs.ports.Catalog` on PostgreSQL (a small asyncpg pool, created lazily)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: SecretStr | str | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+        timeout: float = 10.0,
+    ):
         if not url.startswith(("postgresql://", "postgres://")):
-            raise UnsupportedUrlError(f"not a postgresql:// URL: {url!r}")
-        self.url = url
+            raise UnsupportedUrlError(f"not a postgresql:// URL: {redact(url)!r}")
+        self.url = redact(url)  # what may be shown; the DSN stays private
+        self._dsn = url
+        self._password = password.get_secret_value() if isinstance(password, SecretStr) else password
+        if urlsplit(url).password:  # the URL's own password wins (asyncpg would prefer the argument)
+            self._password = None
         self._min_size = min_size
         self._max_size = max_size
         self._timeout = timeout
@@ -60,6 +77,14 @@ class PostgresCatalog:
 
     def _where(self) -> str:
         return self.url.rsplit("@", 1)[-1]  # never echo a password
+
+    def _clean(self, exc: BaseException) -> str:
+        """The exception's text with the password masked (drivers may echo their arguments)."""
+        text = redact(str(exc))
+        for secret in (self._password, unquote(urlsplit(self._dsn).password or "")):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     async def _get_pool(self) -> Any:
         if self._pool is not None:
@@ -71,12 +96,22 @@ class PostgresCatalog:
                 import asyncpg
 
                 try:
+                    # asyncpg takes the URL's password first, then this one (None: libpq's PGPASSWORD)
                     self._pool = await asyncpg.create_pool(
-                        self.url, min_size=self._min_size, max_size=self._max_size, timeout=self._timeout
+                        self._dsn,
+                        password=self._password,
+                        min_size=self._min_size,
+                        max_size=self._max_size,
+                        timeout=self._timeout,
                     )
+                except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
+                    raise StoreUnavailableError(
+                        f"PostgreSQL at {self._where()} refused the credentials ({exc.__class__.__name__}); "
+                        "set the password in PGPASSWORD (or the user in MOVIERECS_CATALOG_URL)"
+                    ) from exc
                 except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                     raise StoreUnavailableError(
-                        f"PostgreSQL at {self._where()} is unreachable ({exc.__class__.__name__}: {exc}); "
+                        f"PostgreSQL at {self._where()} is unreachable ({exc.__class__.__name__}: {self._clean(exc)}); "
                         "start it (make stack-up) or fix MOVIERECS_CATALOG_URL"
                     ) from exc
         return self._pool
@@ -91,7 +126,7 @@ class PostgresCatalog:
                 return await fn(conn)
         except (TimeoutError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
             raise StoreUnavailableError(
-                f"PostgreSQL at {self._where()} failed ({exc.__class__.__name__}: {exc})"
+                f"PostgreSQL at {self._where()} failed ({exc.__class__.__name__}: {self._clean(exc)})"
             ) from exc
 
     # ------------------------------------------------------------------ port
