@@ -97,10 +97,10 @@ kafka://{{ include "movierecs.kafkaName" . }}-kafka-bootstrap:9092
 {{- end -}}
 {{- end -}}
 
-{{/* ClickHouse URL; $(CLICKHOUSE_PASSWORD) is expanded by the kubelet from the env var defined before it. */}}
+{{/* ClickHouse URL without the password: the processes read CLICKHOUSE_PASSWORD themselves (Settings). */}}
 {{- define "movierecs.interactionsUrl" -}}
 {{- if .Values.clickhouse.enabled -}}
-clickhouse://{{ .Values.clickhouse.user }}:$(CLICKHOUSE_PASSWORD)@clickhouse-{{ include "movierecs.clickhouseName" . }}:9000/{{ .Values.clickhouse.database }}
+clickhouse://{{ .Values.clickhouse.user }}@clickhouse-{{ include "movierecs.clickhouseName" . }}:9000/{{ .Values.clickhouse.database }}
 {{- else -}}
 {{- required "clickhouse.enabled=false needs external.interactionsUrl (clickhouse://host:9000/db)" .Values.external.interactionsUrl -}}
 {{- end -}}
@@ -137,6 +137,56 @@ http://{{ include "movierecs.componentFullname" (dict "root" . "component" "mlfl
 {{- default (printf "%s-app" (include "movierecs.postgresqlName" .)) .Values.postgresql.existingSecret -}}
 {{- end -}}
 
+{{/* Secret with the API's keys file (hashes only), mounted into the api pod. */}}
+{{- define "movierecs.apiKeysSecret" -}}
+{{- default (include "movierecs.componentFullname" (dict "root" . "component" "api-keys")) .Values.apiKeys.existingSecret -}}
+{{- end -}}
+
+{{/* Secret with the plain keys of the chart's own clients (admin, ui, helm-test); generated, or apiKeys.clientsSecretName. */}}
+{{- define "movierecs.apiClientsSecret" -}}
+{{- if .Values.apiKeys.existingSecret -}}
+{{- .Values.apiKeys.clientsSecretName -}}
+{{- else -}}
+{{- include "movierecs.componentFullname" (dict "root" . "component" "api-clients") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret with MLflow's admin credentials (basic-auth app) and its Flask secret key. */}}
+{{- define "movierecs.mlflowAuthSecret" -}}
+{{- default (include "movierecs.componentFullname" (dict "root" . "component" "mlflow-auth")) .Values.mlflow.auth.existingSecret -}}
+{{- end -}}
+
+{{/* MLflow client credentials (api, operator): MLFLOW_TRACKING_USERNAME/PASSWORD from the auth Secret. */}}
+{{- define "movierecs.mlflowClientEnv" -}}
+- name: MLFLOW_TRACKING_URI
+  value: {{ include "movierecs.mlflowUrl" . | quote }}
+- name: MLFLOW_REGISTRY_URI
+  value: {{ include "movierecs.mlflowUrl" . | quote }}
+{{- if and .Values.mlflow.enabled .Values.mlflow.auth.enabled }}
+- name: MLFLOW_TRACKING_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "movierecs.mlflowAuthSecret" . }}
+      key: {{ .Values.mlflow.auth.usernameKey }}
+- name: MLFLOW_TRACKING_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "movierecs.mlflowAuthSecret" . }}
+      key: {{ .Values.mlflow.auth.passwordKey }}
+{{- else if and (not .Values.mlflow.enabled) .Values.external.mlflowAuth.existingSecret }}
+- name: MLFLOW_TRACKING_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.external.mlflowAuth.existingSecret }}
+      key: {{ .Values.external.mlflowAuth.usernameKey }}
+- name: MLFLOW_TRACKING_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.external.mlflowAuth.existingSecret }}
+      key: {{ .Values.external.mlflowAuth.passwordKey }}
+{{- end }}
+{{- end -}}
+
 {{/* basic-auth Secret of Airflow's metadata role (CloudNativePG managed role). */}}
 {{- define "movierecs.airflowDbSecret" -}}
 {{- include "movierecs.componentFullname" (dict "root" . "component" "airflow-db") -}}
@@ -157,7 +207,9 @@ under `helm template`), otherwise generate one. (dict "root" $ "name" "<secret>"
 
 {{/* ---------- pod building blocks ---------- */}}
 
-{{/* Environment shared by api, consumer and ui containers (DESIGN.md §3 Settings). */}}
+{{/* Environment of the api and consumer containers (DESIGN.md §3 Settings): the event bus and the
+interaction store (CLICKHOUSE_PASSWORD), which both use. Each other credential is added only where
+it is used: movierecs.apiEnv (catalog, registry, admin token, keys file) for the api. */}}
 {{- define "movierecs.env" -}}
 - name: OPENBLAS_NUM_THREADS
   value: "1"
@@ -196,6 +248,11 @@ under `helm template`), otherwise generate one. (dict "root" $ "name" "<secret>"
 {{- end }}
 - name: MOVIERECS_INTERACTIONS_URL
   value: {{ include "movierecs.interactionsUrl" . | quote }}
+{{- end -}}
+
+{{/* The api's own settings and credentials: catalog (PGPASSWORD), registry (MLflow credentials),
+admin token and API keys file. */}}
+{{- define "movierecs.apiEnv" -}}
 - name: MOVIERECS_CATALOG_URL
   value: {{ include "movierecs.catalogUrl" . | quote }}
 {{- if .Values.postgresql.enabled }}
@@ -211,15 +268,16 @@ under `helm template`), otherwise generate one. (dict "root" $ "name" "<secret>"
       name: {{ .Values.external.catalogPassword.existingSecret }}
       key: {{ .Values.external.catalogPassword.key }}
 {{- end }}
-- name: MLFLOW_TRACKING_URI
-  value: {{ include "movierecs.mlflowUrl" . | quote }}
-- name: MLFLOW_REGISTRY_URI
-  value: {{ include "movierecs.mlflowUrl" . | quote }}
+{{ include "movierecs.mlflowClientEnv" . }}
 - name: MOVIERECS_ADMIN_TOKEN
   valueFrom:
     secretKeyRef:
       name: {{ include "movierecs.adminTokenSecret" . }}
       key: {{ .Values.adminToken.key }}
+{{- if .Values.apiKeys.enabled }}
+- name: MOVIERECS_API_KEYS_FILE
+  value: /etc/movierecs/api-keys/keys
+{{- end }}
 {{- end -}}
 
 {{/* Pod-level fields every movierecs pod shares. (dict "root" $ "values" .Values.api "component" "api") */}}
