@@ -77,6 +77,28 @@ class Event(BaseModel):
         return str(self.user_id).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """A viewer asked to be forgotten (DELETE /v1/users/{id}). On Kafka it is a tombstone: a record
+    on the interactions topic with key = the user id and no value."""
+
+    user_id: int
+
+
+def tombstone_user(key: bytes | None, value: bytes | None) -> int | None:
+    """The viewer a tombstone record forgets, or None when the record is not a tombstone.
+
+    Examples
+    --------
+    >>> tombstone_user(b"42", None), tombstone_user(b"42", b"{}"), tombstone_user(b"x", None)
+    (42, None, None)
+    """
+    if value or not key or not key.isdigit():
+        return None
+    user_id = int(key)
+    return user_id if 1 <= user_id <= MAX_ID else None
+
+
 class RejectReason(StrEnum):
     """Why a record is not an event (the ``reason`` label of the consumer's dlq_total)."""
 

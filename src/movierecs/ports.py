@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from movierecs.events import Event, Rejection
+from movierecs.events import Event, Forget, Rejection
 
 
 class InteractionStore(Protocol):
@@ -28,6 +28,9 @@ class InteractionStore(Protocol):
     ``event_id, user_id, item_id, type, value, ts`` (``ts`` naive UTC), bounded by a watermark;
     ``user_events`` the same frame for one viewer (a point read: the sort key starts with
     ``user_id``); ``active_users`` the sorted distinct viewers with an event after ``since``.
+    ``forget_user`` deletes a viewer's events and records that they were forgotten: every read
+    (extract, user_events, active_users, count) leaves them out from then on, even if a replayed
+    topic writes their old events again; ``forgotten_users`` lists them.
     """
 
     def migrate(self) -> None: ...
@@ -39,6 +42,10 @@ class InteractionStore(Protocol):
     def user_events(self, user_id: int, since: datetime | None = None) -> pd.DataFrame: ...
 
     def active_users(self, since: datetime) -> np.ndarray: ...
+
+    def forget_user(self, user_id: int, at: datetime) -> None: ...
+
+    def forgotten_users(self) -> np.ndarray: ...
 
     def count(self) -> int: ...
 
@@ -63,6 +70,8 @@ class Catalog(Protocol):
 
     async def put_user(self, user_id: int, age: int | None, gender: str | None, occupation: str | None) -> None: ...
 
+    async def delete_user(self, user_id: int) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -70,15 +79,18 @@ class EventBus(Protocol):
     """Carries events from the API to the consumer and to every API replica.
 
     ``publish`` returns only once the bus acknowledged every event, else raises
-    :class:`~movierecs.exceptions.BusUnavailableError` (never a silent drop). ``tail`` yields every
-    event published since ``since`` (all partitions, no consumer group): each replica sees every like.
+    :class:`~movierecs.exceptions.BusUnavailableError` (never a silent drop). ``forget`` publishes a
+    viewer's tombstone the same way. ``tail`` yields every event and tombstone (:class:`Forget`)
+    published since ``since`` (all partitions, no consumer group): each replica sees every like.
     """
 
     async def start(self) -> None: ...
 
     async def publish(self, events: Sequence[Event]) -> None: ...
 
-    def tail(self, since: datetime) -> AsyncIterator[Event]: ...
+    async def forget(self, user_id: int) -> None: ...
+
+    def tail(self, since: datetime) -> AsyncIterator[Event | Forget]: ...
 
     async def stop(self) -> None: ...
 

@@ -29,8 +29,10 @@ def test_crd_shape() -> None:
     assert version["storage"]
     assert version["subresources"] == {"status": {}}
     schema = version["schema"]["openAPIV3Schema"]["properties"]
-    assert set(schema["spec"]["properties"]) == {"modelName", "alias", "registryUri", "targetDeployment", "pollSeconds"}
-    assert {"currentVersion", "conditions", "lastRolloutTime"} <= set(schema["status"]["properties"])
+    assert set(schema["spec"]["properties"]) == {
+        "modelName", "alias", "registryUri", "targetDeployment", "pollSeconds", "rolloutDeadlineSeconds"
+    }  # fmt: skip
+    assert {"currentVersion", "conditions", "lastRolloutTime", "rejectedVersion"} <= set(schema["status"]["properties"])
     assert schema["status"]["properties"]["conditions"]["type"] == "array"
     columns = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
     assert columns["Version"] == ".status.currentVersion"

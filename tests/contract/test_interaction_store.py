@@ -12,8 +12,9 @@ import logging
 import math
 import os
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -181,6 +182,41 @@ def test_active_users_are_the_distinct_viewers_after_since(store: InteractionSto
     assert store.active_users(T0 - timedelta(minutes=1)).tolist() == list(range(1, 8))
     # minutes 35..39 are left after since: items 135..139 belong to viewers 1 + i % 7
     assert store.active_users(T0 + timedelta(minutes=34)).tolist() == sorted({1 + i % 7 for i in range(35, 40)})
+
+
+def _raw_rows(store: InteractionStore, user_id: int) -> int:
+    """Rows of a viewer in the table itself, past the port's filter (adapter internals, on purpose)."""
+    query = f"SELECT count() FROM {store.database}.interactions WHERE user_id = {user_id}"  # type: ignore[attr-defined]
+    if hasattr(store, "_query"):  # chDB
+        return int(str(store._query(query)).strip())
+    return int(store._run(query)[0][0])  # type: ignore[attr-defined]
+
+
+def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """ALTER TABLE ... DELETE is a mutation: the server applies it in the background."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the deletion did not complete"
+        time.sleep(0.1)
+
+
+def test_a_forgotten_viewer_is_deleted_and_left_out_of_every_read(store: InteractionStore) -> None:
+    events = _events(70, users=7)
+    store.write(events)
+    store.forget_user(3, T0 + timedelta(days=1))
+    theirs = {str(e.event_id) for e in events if e.user_id == 3}
+    assert store.forgotten_users().tolist() == [3]
+    assert store.user_events(3).empty
+    assert not theirs & set(store.extract()["event_id"])
+    assert 3 not in store.active_users(T0 - timedelta(days=1)).tolist()
+    assert store.count() == 60
+    store.write([e for e in events if e.user_id == 3])  # a replayed topic writes them again
+    assert store.user_events(3).empty
+    assert store.count() == 60
+    # the first rows are deleted, not only hidden (the re-written ones stay hidden by the marker)
+    store.forget_user(3, T0 + timedelta(days=2))
+    _until(lambda: _raw_rows(store, 3) == 0)
+    assert sorted(store.extract()["user_id"].unique()) == [1, 2, 4, 5, 6, 7]
 
 
 def test_count_and_empty_write(store: InteractionStore) -> None:

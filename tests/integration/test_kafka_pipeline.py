@@ -225,6 +225,33 @@ async def test_an_evicted_viewer_is_read_back_from_clickhouse(
         assert [i["item_id"] for i in back["items"]] == liked
 
 
+# ---- the right to be forgotten across replicas: a tombstone on the topic --------------------------
+async def test_a_viewer_forgotten_on_one_replica_is_forgotten_on_every_replica_and_in_clickhouse(
+    settings: Settings, store: InteractionStore, bundle: Any
+) -> None:
+    like = {"user_id": NEW_VIEWER, "item_id": LIKED, "type": "like"}
+    async with api_replica(settings, bundle) as a, api_replica(settings, bundle) as b, running_consumer(settings) as c:
+        assert (await a.post("/v1/events", json=like)).status_code == 202
+        await wait_for(lambda: len(stored_ids(store)) == 1, 30, "the like to reach ClickHouse")
+
+        async def strategy_on_b() -> str:
+            return str((await b.get(f"/v1/recommendations/{NEW_VIEWER}")).json()["strategy"])
+
+        deadline = time.monotonic() + 10
+        while await strategy_on_b() != "ials_online":
+            assert time.monotonic() < deadline, "replica B never saw the like"
+            await asyncio.sleep(0.1)
+        r = await a.delete(f"/v1/users/{NEW_VIEWER}")
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 10
+        while await strategy_on_b() != "popular":
+            assert time.monotonic() < deadline, "replica B never saw the tombstone"
+            await asyncio.sleep(0.1)
+        assert store.user_events(NEW_VIEWER).empty
+        assert NEW_VIEWER in store.forgotten_users().tolist()
+        assert sum(s.value for s in c.metrics.dlq.collect()[0].samples) == 0  # a tombstone is not invalid
+
+
 # ---- invalid records -> DLQ with the reason; valid neighbours still stored -----------------------
 async def test_invalid_records_go_to_the_dlq_with_a_reason(settings: Settings, store: InteractionStore) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition

@@ -76,12 +76,14 @@ def test_cli_serve_over_tcp(bundle_dir: Path, tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
+        # the app shuts down in well under a second; the process itself may take longer to vanish here:
+        # the kernel of this sandbox unmaps chDB's large address space slowly (seen: 0.2 s to 30 s)
         try:
-            code = proc.wait(timeout=10)
+            code = proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            pytest.fail(f"server did not stop within 10 s of SIGINT: {_tail(log)}")
+            pytest.fail(f"server did not stop within 60 s of SIGINT: {_tail(log)}")
     assert code == 0, f"exit code {code} after SIGINT: {_tail(log)}"
     assert "Exception in ASGI application" not in _tail(log), _tail(log)
 

@@ -100,6 +100,7 @@ class ChdbInteractionStore:
     def migrate(self) -> None:
         self._query(sql.create_database(self.database))
         self._query(sql.create_table(self.database))
+        self._query(sql.create_forgotten(self.database))
 
     def write(self, events: Sequence[Event]) -> int:
         if not events:
@@ -131,6 +132,17 @@ class ChdbInteractionStore:
 
     def active_users(self, since: datetime) -> np.ndarray:
         frame = self._query(sql.active_users(self.database, since), "DataFrame")
+        if frame is None or len(frame) == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(frame["user_id"].to_numpy(dtype=np.int64))
+
+    def forget_user(self, user_id: int, at: datetime) -> None:
+        row = f"{int(user_id)}\t{sql.unix_seconds(at):010d}\n"
+        self._query(f"{sql.insert_forgotten_prefix(self.database)} FORMAT TabSeparated\n{row}")
+        self._query(sql.delete_user(self.database, user_id))
+
+    def forgotten_users(self) -> np.ndarray:
+        frame = self._query(sql.forgotten(self.database), "DataFrame")
         if frame is None or len(frame) == 0:
             return np.empty(0, dtype=np.int64)
         return np.unique(frame["user_id"].to_numpy(dtype=np.int64))

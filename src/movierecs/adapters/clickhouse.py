@@ -124,6 +124,7 @@ class ClickHouseInteractionStore:
     def migrate(self) -> None:
         self._run(sql.create_database(self.database))
         self._run(sql.create_table(self.database))
+        self._run(sql.create_forgotten(self.database))
 
     def write(self, events: Sequence[Event]) -> int:
         if not events:
@@ -145,6 +146,15 @@ class ClickHouseInteractionStore:
     def active_users(self, since: datetime) -> np.ndarray:
         cols = self._run(sql.active_users(self.database, since), columnar=True, settings={"use_numpy": True})
         return np.unique(np.asarray(cols[0], dtype=np.int64)) if cols else np.empty(0, dtype=np.int64)
+
+    def forget_user(self, user_id: int, at: datetime) -> None:
+        marker = [[int(user_id)], [sql.unix_seconds(at)]]
+        self._run(sql.insert_forgotten_prefix(self.database) + " VALUES", marker, columnar=True, types_check=False)
+        self._run(sql.delete_user(self.database, user_id))
+
+    def forgotten_users(self) -> np.ndarray:
+        rows = self._run(sql.forgotten(self.database))
+        return np.unique(np.asarray([r[0] for r in rows], dtype=np.int64))
 
     def count(self) -> int:
         return int(self._run(sql.count(self.database))[0][0])

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from movierecs.events import Event, Rejection, decode
+from movierecs.events import Event, Forget, Rejection, decode, tombstone_user
 from movierecs.exceptions import BusUnavailableError
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,15 @@ class KafkaEventBus:
             return self._producer
 
     # ---- publish -------------------------------------------------------------------------------
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def forget(self, user_id: int) -> None:
+        """Publish a viewer's tombstone (key = user id, no value), acknowledged like an event."""
+        await self.publish([Forget(user_id)])
+
+    async def publish(self, events: Sequence[Event | Forget]) -> None:
         """Return once Kafka acknowledged every event (acks=all), else raise BusUnavailableError.
 
-        Never takes much longer than ``request_timeout_s`` (connecting included)."""
+        Never takes much longer than ``request_timeout_s`` (connecting included). A :class:`Forget`
+        goes out as a tombstone on the same topic and partition as the viewer's events."""
         if not events:
             return
         if self._stopped.is_set():
@@ -199,7 +204,12 @@ class KafkaEventBus:
         try:
             async with asyncio.timeout(self.request_timeout_s + 1.0):
                 producer = await self._ensure_producer()
-                futures = [await producer.send(self.topic, value=e.to_json(), key=e.kafka_key()) for e in events]
+                futures = [
+                    await producer.send(self.topic, value=None, key=str(e.user_id).encode())
+                    if isinstance(e, Forget)
+                    else await producer.send(self.topic, value=e.to_json(), key=e.kafka_key())
+                    for e in events
+                ]
                 await asyncio.gather(*futures)
         except (KafkaError, OSError, TimeoutError) as exc:
             # Unknown outcome: some events may have been written. The caller retries (same event_ids
@@ -211,7 +221,7 @@ class KafkaEventBus:
             ) from exc
 
     # ---- tail ----------------------------------------------------------------------------------
-    def tail(self, since: datetime) -> AsyncIterator[Event]:
+    def tail(self, since: datetime) -> AsyncIterator[Event | Forget]:
         """Every event published at or after ``since`` on all partitions, then new ones, forever.
 
         No consumer group: each caller (API replica) reads everything. Survives broker restarts:
@@ -219,7 +229,7 @@ class KafkaEventBus:
         """
         return self._tail(since)
 
-    async def _tail(self, since: datetime) -> AsyncIterator[Event]:
+    async def _tail(self, since: datetime) -> AsyncIterator[Event | Forget]:
         since_ms = int(since.timestamp() * 1000)
         positions: dict[TopicPartition, int] = {}
         skipping: set[TopicPartition] = set()  # partitions still skipping records older than since
@@ -259,6 +269,10 @@ class KafkaEventBus:
                                 if record.timestamp < since_ms:
                                     continue
                                 skipping.discard(tp)
+                            forgotten = tombstone_user(record.key, record.value)
+                            if forgotten is not None:
+                                yield Forget(forgotten)
+                                continue
                             event = decode(record.value)
                             if isinstance(event, Rejection):
                                 bad += 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from movierecs.events import Event, Rejection
+from movierecs.events import Event, Forget, Rejection
 from movierecs.exceptions import BusUnavailableError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class MemoryEventBus:
     """
 
     def __init__(self, max_events: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
-        self._log: list[Event] = []
+        self._log: list[Event | Forget] = []
         self._published: list[float] = []  # unix seconds, parallel to _log (non-decreasing)
         self._max = max_events
         self._offset = 0  # absolute offset of _log[0]
@@ -48,7 +48,11 @@ class MemoryEventBus:
         async with self._changed:
             self._changed.notify_all()
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def forget(self, user_id: int) -> None:
+        """Publish a viewer's tombstone (every tailer and the embedded sink see it)."""
+        await self.publish([Forget(user_id)])
+
+    async def publish(self, events: Sequence[Event | Forget]) -> None:
         if not self._running:
             raise BusUnavailableError("the in-process event bus is stopped")
         async with self._changed:
@@ -62,7 +66,7 @@ class MemoryEventBus:
                 self._offset += drop
             self._changed.notify_all()
 
-    async def tail(self, since: datetime) -> AsyncIterator[Event]:
+    async def tail(self, since: datetime) -> AsyncIterator[Event | Forget]:
         """Every event published at or after ``since``, then new ones, until the bus stops."""
         position = self._offset + bisect.bisect_left(self._published, since.timestamp())
         while self._running:
@@ -86,6 +90,13 @@ class MemoryRecord:
     timestamp: int
     key: bytes | None
     value: bytes | None
+
+
+def _record(offset: int, item: Event | Forget, published: float) -> MemoryRecord:
+    """A Kafka-shaped record: an event's JSON, or a tombstone (key = the viewer, no value)."""
+    if isinstance(item, Forget):
+        return MemoryRecord(MEMORY_TOPIC, 0, offset, int(published * 1000), str(item.user_id).encode(), None)
+    return MemoryRecord(MEMORY_TOPIC, 0, offset, int(item.ts.timestamp() * 1000), item.kafka_key(), item.to_json())
 
 
 class MemoryEventStream:
@@ -122,14 +133,10 @@ class MemoryEventStream:
                 self.position = bus._offset
             start = self.position - bus._offset
             events = bus._log[start : start + max(max_records, 0)]
+            published = bus._published[start : start + max(max_records, 0)]
             first = self.position
             self.position += len(events)
-        return [
-            MemoryRecord(
-                MEMORY_TOPIC, 0, first + i, int(event.ts.timestamp() * 1000), event.kafka_key(), event.to_json()
-            )
-            for i, event in enumerate(events)
-        ]
+        return [_record(first + i, event, at) for i, (event, at) in enumerate(zip(events, published, strict=True))]
 
     async def hold(self) -> None:
         pass  # nothing is fetched between reads, and there is no group to stay in

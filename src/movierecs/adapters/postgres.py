@@ -182,6 +182,13 @@ class PostgresCatalog:
 
         await self._run(go)
 
+    async def delete_user(self, user_id: int) -> bool:
+        async def go(conn: Any) -> str:
+            status: str = await conn.execute("DELETE FROM users WHERE user_id = $1", user_id)
+            return status
+
+        return str(await self._run(go)).strip() != "DELETE 0"
+
     async def items(self) -> pd.DataFrame:
         async def go(conn: Any) -> list[Any]:
             rows: list[Any] = await conn.fetch("SELECT item_id, title, year, genres FROM items ORDER BY item_id")

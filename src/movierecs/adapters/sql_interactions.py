@@ -29,6 +29,9 @@ import pandas as pd
 from movierecs.events import Event
 
 TABLE: Final = "interactions"
+#: Viewers who asked to be forgotten (DELETE /v1/users/{id}) and when; their events are deleted and
+#: excluded from every read, even if a replayed topic writes them again.
+FORGOTTEN: Final = "forgotten_users"
 
 #: Column order of every insert (both transports).
 INSERT_COLUMNS: Final = ("event_id", "user_id", "item_id", "type", "value", "ts", "ingested_at")
@@ -65,6 +68,35 @@ ENGINE = ReplacingMergeTree(ingested_at)
 ORDER BY (user_id, item_id, event_id)"""
 
 
+def create_forgotten(db: str) -> str:
+    return f"""CREATE TABLE IF NOT EXISTS {check_identifier(db)}.{FORGOTTEN}
+(
+    user_id UInt64,
+    forgotten_at DateTime
+)
+ENGINE = ReplacingMergeTree(forgotten_at)
+ORDER BY user_id"""
+
+
+def insert_forgotten_prefix(db: str) -> str:
+    """``INSERT INTO db.forgotten_users (user_id, forgotten_at)``: the marker row goes in as data
+    (a native block or a TSV line), like every insert here (inline VALUES hang 18.16)."""
+    return f"INSERT INTO {check_identifier(db)}.{FORGOTTEN} (user_id, forgotten_at)"
+
+
+def delete_user(db: str, user_id: int) -> str:
+    """The deletion: a mutation, applied in the background by the server (reads filter meanwhile)."""
+    return f"ALTER TABLE {check_identifier(db)}.{TABLE} DELETE WHERE user_id = {int(user_id)}"
+
+
+def forgotten(db: str) -> str:
+    return f"SELECT DISTINCT user_id FROM {check_identifier(db)}.{FORGOTTEN}"
+
+
+def _not_forgotten(db: str) -> str:
+    return f"user_id NOT IN (SELECT user_id FROM {check_identifier(db)}.{FORGOTTEN})"
+
+
 def insert_prefix(db: str) -> str:
     """``INSERT INTO db.interactions (cols)``: clickhouse-driver appends ``VALUES`` + a columnar block,
     chDB a ``FORMAT TabSeparated`` stream."""
@@ -78,14 +110,14 @@ def unix_seconds(ts: datetime) -> int:
     return int(ts.timestamp())
 
 
-def _watermark(until: datetime | None, since: datetime | None) -> str:
+def _watermark(until: datetime | None, since: datetime | None, db: str) -> str:
     # toDateTime(<int>) is timezone independent; ints are rendered by us, never user text.
-    conds = []
+    conds = [_not_forgotten(db)]
     if until is not None:
         conds.append(f"ts <= toDateTime({unix_seconds(until)})")
     if since is not None:
         conds.append(f"ts > toDateTime({unix_seconds(since)})")
-    return ("WHERE " + " AND ".join(conds)) if conds else ""
+    return "WHERE " + " AND ".join(conds)
 
 
 def extract(db: str, until: datetime | None = None, since: datetime | None = None) -> str:
@@ -93,13 +125,13 @@ def extract(db: str, until: datetime | None = None, since: datetime | None = Non
     seconds (``ts_unix``) and ``event_id`` as text, so both engines return the same plain types."""
     return (
         "SELECT toString(event_id) AS event_id, user_id, item_id, type, value, "
-        f"toUInt32(ts) AS ts_unix FROM {check_identifier(db)}.{TABLE} FINAL {_watermark(until, since)}"
+        f"toUInt32(ts) AS ts_unix FROM {check_identifier(db)}.{TABLE} FINAL {_watermark(until, since, db)}"
     ).rstrip()
 
 
 def user_events(db: str, user_id: int, since: datetime | None = None) -> str:
     """One viewer's deduplicated events after ``since``: a point read on the sort key's first column."""
-    conds = [f"user_id = {int(user_id)}"]
+    conds = [f"user_id = {int(user_id)}", _not_forgotten(db)]
     if since is not None:
         conds.append(f"ts > toDateTime({unix_seconds(since)})")
     return (
@@ -110,12 +142,15 @@ def user_events(db: str, user_id: int, since: datetime | None = None) -> str:
 
 def active_users(db: str, since: datetime) -> str:
     """Distinct viewers with an event after ``since`` (duplicates don't matter here: no FINAL)."""
-    return f"SELECT DISTINCT user_id FROM {check_identifier(db)}.{TABLE} WHERE ts > toDateTime({unix_seconds(since)})"
+    return (
+        f"SELECT DISTINCT user_id FROM {check_identifier(db)}.{TABLE} "
+        f"WHERE ts > toDateTime({unix_seconds(since)}) AND {_not_forgotten(db)}"
+    )
 
 
 def count(db: str) -> str:
-    """Number of distinct events (after deduplication)."""
-    return f"SELECT count() FROM {check_identifier(db)}.{TABLE} FINAL"
+    """Number of distinct events (after deduplication), forgotten viewers' excluded."""
+    return f"SELECT count() FROM {check_identifier(db)}.{TABLE} FINAL WHERE {_not_forgotten(db)}"
 
 
 def max_ts(db: str) -> str:

@@ -221,6 +221,13 @@ class SqliteCatalog:
         )
         await asyncio.to_thread(self._write_many, UPSERT_USER, [record])
 
+    def _delete_user(self, user_id: int) -> bool:
+        with self._lock:
+            return self._connection().execute("DELETE FROM users WHERE user_id = ?", (int(user_id),)).rowcount > 0
+
+    async def delete_user(self, user_id: int) -> bool:
+        return await asyncio.to_thread(self._delete_user, user_id)
+
     async def items(self) -> pd.DataFrame:
         rows = await asyncio.to_thread(self._fetch, "SELECT item_id, title, year, genres FROM items ORDER BY item_id")
         return items_frame([(i, t, y, json.loads(g) if g else []) for i, t, y, g in rows])

@@ -6,7 +6,7 @@ Also the serving surface: genre filters, similar titles, online fold-in and a re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +43,8 @@ class Route:
     :meth:`HybridRecommender.rank` with the viewer's demographics); ``vector`` is the user's factors,
     None for popularity; ``history`` is the training history merged with online events (item
     indices, weights), None when there were none (then the training history is read when ranking).
+    ``anonymous``: the model's training data about this viewer is not used (they asked to be
+    forgotten): no trained vector, history or training demographics.
     """
 
     user_id: int
@@ -50,6 +52,7 @@ class Route:
     strategy: str
     vector: np.ndarray | None
     history: tuple[np.ndarray, np.ndarray] | None = None
+    anonymous: bool = False
 
     @property
     def needs_profile(self) -> bool:
@@ -126,7 +129,9 @@ class HybridRecommender(Recommender[HybridConfig]):
         start, end = self.history.indptr[user_idx], self.history.indptr[user_idx + 1]
         return self.history.indices[start:end].astype(np.int64), self.history.data[start:end]
 
-    def route(self, user_id: int, online: tuple[np.ndarray, np.ndarray] | None = None) -> Route:
+    def route(
+        self, user_id: int, online: tuple[np.ndarray, np.ndarray] | None = None, anonymous: bool = False
+    ) -> Route:
         """Decide how a viewer is served: the one place where iALS, iALS online or popularity is chosen.
 
         ``online`` is the viewer's (item indices, weights) since the training watermark; when it has
@@ -134,6 +139,8 @@ class HybridRecommender(Recommender[HybridConfig]):
         (``ials_online``). A known viewer with trained factors gets ``ials``; anyone else, or a
         fold-in with no factor-bearing item, gets popularity (``Route.needs_profile``).
         """
+        if anonymous:  # forgotten: served like a new viewer, from their events since then only
+            return replace(self.route(-1, online), user_id=user_id, anonymous=True)
         user_idx = self.users.index_of(user_id)
         if online is not None and len(online[0]):
             items, weights = merge_history(*self.user_history(user_idx), *online)
@@ -163,7 +170,8 @@ class HybridRecommender(Recommender[HybridConfig]):
             scores = self.ials.scores_for_vector(route.vector)
             strategy = route.strategy
         else:
-            seg = self.popular.segment_of(self.popular.profile_of(route.user_id, profile))
+            known = profile if route.anonymous else self.popular.profile_of(route.user_id, profile)
+            seg = self.popular.segment_of(known)
             strategy = "popular_segment" if seg >= 0 else "popular"
             scores = self.popular.segment_scores[seg] if seg >= 0 else self.popular.global_scores
         hist_items, hist_weights = route.history if route.history is not None else self.user_history(route.user_idx)

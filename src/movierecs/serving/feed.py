@@ -22,7 +22,7 @@ from movierecs.serving import render
 from movierecs.serving.cache import CachedList, ResponseCache
 from movierecs.serving.live import Live, LiveModels
 from movierecs.serving.metrics import ApiMetrics
-from movierecs.serving.online import OnlineState
+from movierecs.serving.online import OnlineState, StoredViewers
 from movierecs.serving.titles import Titles
 from movierecs.serving.tracking import ServedTracker
 
@@ -65,6 +65,7 @@ class Feed:
     ) -> None:
         self.models, self.titles, self.metrics = models, titles, metrics
         self.online = online if online is not None else OnlineState()
+        self.forgotten = StoredViewers()  # viewers who asked to be forgotten: the model's data on them is not used
         self.online.on_evict = lambda _user_id: metrics.online_evictions.inc()
         self.cache = ResponseCache(cache_users)
         self.tracker = ServedTracker(metrics)
@@ -77,8 +78,9 @@ class Feed:
         """The viewer's model, arm and route; the online history is read and folded in only here."""
         live, arm = self.models.for_viewer(user_id)
         model = live.bundle.model
+        anonymous = user_id in self.forgotten
         if not self.online.has(user_id):
-            return Plan(user_id, live, arm, model.route(user_id))
+            return Plan(user_id, live, arm, model.route(user_id, anonymous=anonymous))
         cached = self._routes.get(user_id)
         if cached is not None and cached[0] is live:
             return Plan(user_id, live, arm, cached[1])
@@ -87,7 +89,7 @@ class Feed:
         known = idx >= 0
         online = (idx[known], weights[known])
         start = time.perf_counter()
-        route = model.route(user_id, online)
+        route = model.route(user_id, online, anonymous=anonymous)
         if len(online[0]):
             self.metrics.foldin_seconds.observe(time.perf_counter() - start)
         if self._max_routes:
@@ -161,6 +163,14 @@ class Feed:
     def forget_user(self, user_id: int) -> None:
         """Drop the viewer's cached lists (their demographics changed)."""
         self.cache.forget(user_id)
+
+    def forget_viewer(self, user_id: int) -> None:
+        """The viewer asked to be forgotten: drop their events, lists and impressions, and serve them
+        from now on as a new viewer (the served model's training data on them is ignored)."""
+        self.forgotten.add(user_id)
+        self.online.forget(user_id)
+        self.tracker.forget(user_id)
+        self.viewer_changed(user_id)
 
     async def reload(
         self, load: Callable[[], Bundle], load_challenger: Callable[[], Bundle | None] | None = None

@@ -141,6 +141,11 @@ class OnlineState:
             self.version += 1
         return changed
 
+    def forget(self, user_id: int) -> bool:
+        """Drop everything held about a viewer (they asked to be forgotten); True if anything was."""
+        self.version += 1
+        return self._viewers.pop(user_id, None) is not None
+
     def forget_before(self, watermark: datetime) -> None:
         """Drop events a newly loaded model was trained on."""
         for user_id in list(self._viewers):

@@ -6,7 +6,7 @@ Read from the catalog, else from the served model's training data; cached per vi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from movierecs.ports import Catalog
@@ -36,7 +36,9 @@ class Profiles:
         models: LiveModels,
         on_change: Callable[[int], None] = lambda _user_id: None,
         max_cached: int = 100_000,
+        forgotten: Container[int] = frozenset(),
     ) -> None:
+        self.forgotten = forgotten  # no catalog read and no training fallback for these viewers
         self.catalog, self.models, self.on_change = catalog, models, on_change
         self._cached: dict[int, dict[str, Any] | None] = {}
         self._max_cached = max_cached
@@ -45,6 +47,8 @@ class Profiles:
         """The viewer's demographics, or None; a failed catalog read is logged and not cached."""
         if user_id in self._cached:
             return self._cached[user_id]
+        if user_id in self.forgotten:
+            return None
         profile = None
         if self.catalog is not None:
             try:
@@ -58,6 +62,10 @@ class Profiles:
             self._cached.clear()
         self._cached[user_id] = dict(profile) if profile else None
         return self._cached[user_id]
+
+    def forget(self, user_id: int) -> None:
+        """Drop the cached demographics (the catalog row is deleted by the caller)."""
+        self._cached.pop(user_id, None)
 
     async def put(self, user_id: int, profile: dict[str, Any]) -> None:
         """Write the viewer's demographics to the catalog (raises if it is unreachable) and the cache."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from movierecs.events import Event
+from movierecs.events import Event, Forget
 from movierecs.models.bundle import Bundle, BundleLoader
 from movierecs.ports import Catalog, EventBus, InteractionStore
 from movierecs.serving.feed import Feed
@@ -119,7 +119,7 @@ class Runtime:
         feed = self._feed = Feed(
             models, titles, self.metrics, s.response_cache_users, max_routes=s.fold_in_cache_viewers, online=online
         )
-        self._profiles = Profiles(self.ports.catalog, models, on_change=feed.forget_user)
+        self._profiles = Profiles(self.ports.catalog, models, on_change=feed.forget_user, forgotten=feed.forgotten)
         store = self.ports.store if s.viewer_store_reads else None
         self._stored = StoredEvents(
             store,
@@ -127,6 +127,7 @@ class Runtime:
             lambda: models.watermark,
             self.metrics,
             feed.viewer_changed,
+            on_forgotten=feed.forgotten.add,
             timeout_s=s.store_read_timeout_ms / 1000,
         )
         if store is not None and not await self._stored.load_index():
@@ -182,7 +183,10 @@ class Runtime:
         while True:
             try:
                 async for event in self.bus.tail(since):
-                    self.feed.apply_event(event)
+                    if isinstance(event, Forget):
+                        self.forget_locally(event.user_id)
+                    else:
+                        self.feed.apply_event(event)
                     backoff = 0.5
                 return
             except asyncio.CancelledError:
@@ -191,6 +195,29 @@ class Runtime:
                 log.exception("event bus tail failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+    # ---- the right to be forgotten ---------------------------------------------------------------
+    async def forget(self, user_id: int) -> None:
+        """DELETE /v1/users/{id}: a tombstone on the bus first (every replica and the consumer act on
+        it; raises BusUnavailableError, then nothing was done), then this replica, the catalog and the
+        interaction store at once. A store or catalog failure is logged: the consumer applies the
+        tombstone to the store too, and the catalog row goes on the next try."""
+        await self.bus.forget(user_id)
+        self.forget_locally(user_id)
+        if self.ports.catalog is not None:
+            try:
+                await self.ports.catalog.delete_user(user_id)
+            except Exception:
+                log.exception("deleting a forgotten viewer's demographics failed; retry the DELETE")
+        if self.ports.store is not None:
+            try:
+                await asyncio.to_thread(self.ports.store.forget_user, user_id, datetime.now(UTC))
+            except Exception:
+                log.exception("deleting a forgotten viewer's events failed; the consumer's tombstone will")
+
+    def forget_locally(self, user_id: int) -> None:
+        self.feed.forget_viewer(user_id)
+        self.profiles.forget(user_id)
 
     # ---- model ---------------------------------------------------------------------------------
     @property

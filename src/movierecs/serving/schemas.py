@@ -61,6 +61,11 @@ class UserOut(UserIn):
     user_id: int
 
 
+class ForgottenOut(BaseModel):
+    user_id: int
+    forgotten: bool = Field(description="true: the viewer's events, demographics and online state are being deleted")
+
+
 class ItemOut(BaseModel):
     item_id: int
     title: str

@@ -53,12 +53,13 @@ class StoredEvents:
         metrics: ApiMetrics,
         on_change: Callable[[int], None],
         *,
+        on_forgotten: Callable[[int], None] = lambda _user_id: None,
         timeout_s: float = 0.5,
         cooldown_s: float = 5.0,
         max_concurrent: int = 4,
     ) -> None:
         self.store, self.online, self.watermark = store, online, watermark
-        self.metrics, self.on_change = metrics, on_change
+        self.metrics, self.on_change, self.on_forgotten = metrics, on_change, on_forgotten
         self.timeout_s, self.cooldown_s = timeout_s, cooldown_s
         self._slots = asyncio.Semaphore(max_concurrent)
         self._failed_at = -1e9
@@ -79,11 +80,14 @@ class StoredEvents:
             async with asyncio.timeout(timeout_s):
                 await asyncio.to_thread(store.migrate)  # idempotent; a fresh store has no table yet
                 ids = await asyncio.to_thread(store.active_users, since)
+                forgotten = await asyncio.to_thread(store.forgotten_users)
         except Exception as exc:
             self.online.stored.everyone = True
             log.warning("reading the viewers active since %s failed (%s); reading every viewer on demand", since, exc)
             return False
         self.online.stored.replace(ids.tolist())
+        for user_id in forgotten.tolist():
+            self.on_forgotten(user_id)
         self.online.stored.everyone = False
         self.indexed = True
         log.info("viewers with events since the watermark: %d (read in %.3fs)", len(ids), time.perf_counter() - started)

@@ -64,6 +64,10 @@ class ServedTracker:
             self._shown.popitem(last=False)
         self.metrics.impressions.labels(version, arm).inc(len(item_ids))
 
+    def forget(self, user_id: int) -> None:
+        """Drop what was shown to a viewer (they asked to be forgotten)."""
+        self._shown.pop(user_id, None)
+
     def interacted(self, event: Event) -> None:
         """Count a click for the version and arm that showed the item (once per impression)."""
         if event.type.value not in CLICK_TYPES:

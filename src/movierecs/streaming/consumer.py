@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from movierecs.events import Event, Rejection
@@ -202,9 +203,23 @@ class Consumer:
             await self._retrying("dead-letter produce", lambda: self._dead_letter(split.rejected))
         if split.events:
             await self._retrying("store write", lambda: self._write(split.events))
+        if split.forgotten:  # after the batch's events: a tombstone deletes what came before it
+            await self._retrying("forget viewers", lambda: self._forget(split.forgotten))
         await self._commit(records)
 
-    async def _write(self, events: Sequence[Event]) -> None:
+    async def _forget(self, forgotten: Sequence[tuple[int, int]]) -> None:
+        """Apply tombstones: delete the viewers' events and record them as forgotten (idempotent)."""
+        store = await self._connected_store()
+        for user_id, at_ms in forgotten:
+            at = datetime.fromtimestamp(max(at_ms, 0) / 1000, UTC)
+            try:
+                await _in_thread(store.forget_user, user_id, at, timeout=self.io_timeout_s)
+            except BaseException:
+                self._drop_store()
+                raise
+        log.info("forgot %d viewer(s) in the interaction store", len(forgotten))
+
+    async def _connected_store(self) -> InteractionStore:
         store = self._store
         if store is None:
             store = await _in_thread(self.store_factory, timeout=self.io_timeout_s, on_late_result=_close_quietly)
@@ -215,6 +230,10 @@ class Consumer:
                 self._drop_store()
                 raise
             self._store = store
+        return store
+
+    async def _write(self, events: Sequence[Event]) -> None:
+        store = await self._connected_store()
         started = time.perf_counter()
         try:
             await _in_thread(store.write, events, timeout=self.io_timeout_s)

@@ -18,9 +18,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from movierecs.events import Event, Rejection, decode
+from movierecs.events import Event, Rejection, decode, tombstone_user
 from movierecs.ports import StreamRecord
 
 
@@ -38,22 +38,29 @@ def dlq_headers(record: StreamRecord, rejection: Rejection) -> list[tuple[str, b
 
 @dataclass(slots=True)
 class Split:
-    """A batch of records sorted into events to store and records to dead-letter."""
+    """A batch of records sorted into events to store, viewers to forget (tombstones, with the
+    record's time in ms) and records to dead-letter."""
 
     events: list[Event]
     rejected: list[tuple[StreamRecord, Rejection]]
+    forgotten: list[tuple[int, int]] = field(default_factory=list)
 
 
 def split_batch(records: Iterable[StreamRecord]) -> Split:
     events: list[Event] = []
     rejected: list[tuple[StreamRecord, Rejection]] = []
+    forgotten: list[tuple[int, int]] = []
     for record in records:
+        user_id = tombstone_user(record.key, record.value)
+        if user_id is not None:
+            forgotten.append((user_id, record.timestamp))
+            continue
         decoded = decode(record.value)
         if isinstance(decoded, Rejection):
             rejected.append((record, decoded))
         else:
             events.append(decoded)
-    return Split(events, rejected)
+    return Split(events, rejected, forgotten)
 
 
 def next_offsets(records: Iterable[StreamRecord]) -> dict[tuple[str, int], int]:

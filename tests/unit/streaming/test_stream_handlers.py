@@ -88,7 +88,7 @@ def test_error_text_is_bounded() -> None:
 
 def test_split_keeps_order_and_never_drops_a_record() -> None:
     records = [Rec(good(user_id=1), offset=0), Rec(b"{", offset=1), Rec(good(user_id=2), offset=2),
-               Rec(None, offset=3)]  # fmt: skip
+               Rec(None, offset=3, key=None)]  # fmt: skip
     split = split_batch(records)
     assert [e.user_id for e in split.events] == [1, 2]
     assert [(r.offset, rej.reason) for r, rej in split.rejected] == [(1, RejectReason.bad_json),
@@ -136,3 +136,15 @@ def test_backoff_is_exponential_and_capped() -> None:
 
 def test_lag_is_highwater_minus_position() -> None:
     assert lag({0: 10, 1: 5, 2: None, 3: 7}, {0: 4, 1: 6, 2: 3}) == {0: 6, 1: 0}
+
+
+def test_tombstones_are_viewers_to_forget_not_dead_letters() -> None:
+    records = [
+        Rec(good(item_id=2), offset=0),
+        Rec(None, offset=1, key=b"77", timestamp=1_700_000_123_000),  # a tombstone
+        Rec(None, offset=2, key=b"not-a-viewer"),  # no value and no viewer: invalid
+    ]
+    split = split_batch(records)
+    assert [e.item_id for e in split.events] == [2]
+    assert split.forgotten == [(77, 1_700_000_123_000)]
+    assert [r.offset for r, _ in split.rejected] == [2]
