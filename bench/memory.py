@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     pin_client()
+    machine = machine_line()
     from movierecs.models.bundle import load_bundle
 
     model = str(Path(args.model).resolve())
@@ -121,7 +122,7 @@ def main() -> None:
     finally:
         server.stop()
     print(f"## Memory: one API process, {Path(model).parent.name}/{Path(model).name}\n")
-    print(machine_line() + "\n")
+    print(machine + "\n")
     print(table(["stage", "VmRSS MB", "VmHWM MB", "errors", "API gauges"], rows))
     print(f"\nserver warnings logged: {server.warnings()} ({server.log})")
     write_json(args.json, out)

@@ -131,7 +131,8 @@ def run_config(
         sent = min(recs.requests, len(traffic.paths))
         traffic_stats = traffic.describe(sent)
         counters0, counters1 = cache_counters(m0), cache_counters(m1)
-        if counters0 is not None and counters1 is not None:
+        if counters1 is not None:  # a labelled counter has no sample before its first increment
+            counters0 = counters0 or (0.0, 0.0)
             hits, misses = counters1[0] - counters0[0], counters1[1] - counters0[1]
             hit_rate, hit_source = hits / max(1.0, hits + misses), "movierecs_response_cache_* counters"
         else:
@@ -165,7 +166,7 @@ def run_config(
 
 def report(model: str, n_items: int, traffic: Traffic, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"## Serving: {Path(model).parent.name}/{Path(model).name} ({n_items:,} titles)\n")
-    print(machine_line())
+    print(args.machine)
     print(
         f"generator: {GENERATOR} ({args.connections} connections, closed loop, {args.duration:g} s per row); "
         f"open loop: raw asyncio client, 64 connections, {args.open_seconds:g} s per rate, "
@@ -278,6 +279,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     pin_client()
+    args.machine = machine_line()
     model = str(Path(args.model).resolve())
     known, genres, n_items = model_facts(model)
     traffic = make_traffic(known, genres, args.requests, population=args.population)
