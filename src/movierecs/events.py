@@ -16,16 +16,38 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from movierecs.exceptions import BatchTooLargeError, InvalidEventsError
 
-MAX_ID = 2**63 - 1
+#: The largest viewer or title id: JavaScript's Number.MAX_SAFE_INTEGER. Above it a JSON number read
+#: as a double is no longer exact (two ids could become one), and schema validators comparing as
+#: doubles disagree with the API about the bound.
+MAX_ID = 2**53 - 1
 #: Most events one API request may carry.
 MAX_BATCH = 1000
 #: Longest error text carried in a dead-letter header.
 MAX_ERROR_CHARS = 1000
-PositiveId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _json_number(value: Any) -> Any:
+    """JSON numbers only: ``true``, ``false`` and ``"5"`` are not ids or values (a client sending
+    them has a bug); ``5.0`` is the integer 5, as JSON Schema reads it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+PositiveId = Annotated[int, BeforeValidator(_json_number), Field(ge=1, le=MAX_ID)]
+EventValue = Annotated[float, BeforeValidator(_json_number), Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
 
 
 class EventType(StrEnum):
@@ -46,7 +68,7 @@ class Event(BaseModel):
     user_id: PositiveId
     item_id: PositiveId
     type: EventType
-    value: float | None = Field(default=None, ge=-1e6, le=1e6, allow_inf_nan=False)
+    value: EventValue | None = None
     ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @field_validator("ts")
@@ -189,9 +211,12 @@ def decode_request(
     events: list[Event] = []
     for n, raw in enumerate(batch):
         loc: tuple[str | int, ...] = ("body", n) if is_list else ("body",)
-        if isinstance(raw, dict) and not isinstance(raw.get("ts", ""), str | None):
-            errors.append(_error("string_type", (*loc, "ts"), "ts must be an ISO-8601 string"))
-            continue
+        if isinstance(raw, dict):
+            if not isinstance(raw.get("ts", ""), str | None):
+                errors.append(_error("string_type", (*loc, "ts"), "ts must be an ISO-8601 string"))
+                continue
+            # null means "assign it", as leaving the field out does
+            raw = {k: v for k, v in raw.items() if not (v is None and k in ("event_id", "ts"))}
         try:
             event = Event.model_validate(raw)
             if now is not None and max_future is not None and event.ts > now + max_future:

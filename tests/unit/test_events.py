@@ -141,3 +141,16 @@ def test_bus_records_round_trip_through_the_codec() -> None:
     overflow = decode(b'{"user_id": 1, "item_id": 2, "type": "like", "ts": "0001-01-01T00:00:00+01:00"}')
     assert isinstance(overflow, Rejection)
     assert overflow.reason is RejectReason.schema
+
+
+def test_decode_request_treats_null_ids_and_times_as_absent() -> None:
+    (event,) = decode_request(b'{"event_id": null, "user_id": 1, "item_id": 2, "type": "like", "ts": null}')
+    assert isinstance(event.event_id, uuid.UUID)
+    assert event.ts.year >= 2026
+
+
+@pytest.mark.parametrize("field", ['"user_id": true', '"user_id": "1"', '"value": false', '"user_id": 9007199254740992'])
+def test_decode_request_is_strict_about_json_types_and_the_id_range(field: str) -> None:
+    body = '{"user_id": 1, "item_id": 2, "type": "rating", "value": 4, ' + field + "}"
+    with pytest.raises(InvalidEventsError):
+        decode_request(body.encode())

@@ -95,6 +95,7 @@ def document_security(app: FastAPI, keys_enforced: bool) -> None:
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 if method in ("post", "put", "patch"):
+                    responses.setdefault("400", {"description": "the body could not be parsed"})
                     responses.setdefault("413", {"description": "request body too large"})
                 scope = required_scope(method.upper(), path)
                 if scope is None or not (keys_enforced or scope == "admin"):

@@ -14,7 +14,8 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
-MAX_ID = 2**63 - 1
+from movierecs.events import MAX_ID
+
 TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 

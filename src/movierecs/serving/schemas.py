@@ -6,6 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from movierecs.events import MAX_ID
+
+#: The largest id the API accepts and documents (movierecs.events.MAX_ID).
+DOCUMENTED_MAX_ID = MAX_ID
+
 EventTypeName = Literal["like", "dislike", "watch", "rating", "click", "impression"]
 
 
@@ -36,12 +41,18 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str | None = Field(default=None, description="UUID; makes retries idempotent")
-    user_id: int = Field(ge=1, le=2**63 - 1)
-    item_id: int = Field(ge=1, le=2**63 - 1)
+    event_id: str | None = Field(
+        default=None, description="UUID; makes retries idempotent", json_schema_extra={"format": "uuid"}
+    )
+    user_id: int = Field(ge=1, le=DOCUMENTED_MAX_ID)
+    item_id: int = Field(ge=1, le=DOCUMENTED_MAX_ID)
     type: EventTypeName
-    value: float | None = None
-    ts: str | None = Field(default=None, description="ISO-8601 time; default: now")
+    value: float | None = Field(default=None, ge=-1e6, le=1e6, description="required for type 'rating' (e.g. 1..5)")
+    ts: str | None = Field(
+        default=None,
+        description="ISO-8601 time, 1970-01-02 to at most 5 minutes from now; default: now",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 class EventsAccepted(BaseModel):

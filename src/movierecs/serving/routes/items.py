@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from movierecs.serving.deps import FeedDep, TitlesDep
-from movierecs.serving.schemas import GenresOut, ItemOut, ItemsOut, SimilarOut
+from movierecs.serving.schemas import DOCUMENTED_MAX_ID, GenresOut, ItemOut, ItemsOut, SimilarOut
 
 router = APIRouter()
-ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="positive integer title id")]
+ItemId = Annotated[int, Path(ge=1, le=DOCUMENTED_MAX_ID, description="positive integer title id")]
 K = Annotated[int, Query(ge=1, le=100, description="number of items, 1..100")]
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from movierecs.exceptions import BusUnavailableError
 from movierecs.serving.deps import ProfilesDep, RuntimeDep
 from movierecs.serving.render import json_response
-from movierecs.serving.schemas import ForgottenOut, UserIn, UserOut
+from movierecs.serving.schemas import DOCUMENTED_MAX_ID, ForgottenOut, UserIn, UserOut
 
 router = APIRouter()
-UserId = Annotated[int, Path(ge=1, le=2**63 - 1, description="positive integer viewer id")]
+UserId = Annotated[int, Path(ge=1, le=DOCUMENTED_MAX_ID, description="positive integer viewer id")]
 
 
 @router.put("/v1/users/{user_id}", response_model=UserOut, tags=["users"])
