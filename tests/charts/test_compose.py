@@ -19,7 +19,14 @@ RAW = COMPOSE_FILE.read_text()
 COMPOSE = yaml.safe_load(RAW)
 SERVICES = COMPOSE["services"]
 ONE_SHOT = {"train", "kafka-topics", "volume-owner"}
-SECRETS = ["POSTGRES_PASSWORD", "CLICKHOUSE_PASSWORD", "MOVIERECS_ADMIN_TOKEN", "GRAFANA_ADMIN_PASSWORD"]
+SECRETS = [
+    "POSTGRES_PASSWORD",
+    "CLICKHOUSE_PASSWORD",
+    "MOVIERECS_ADMIN_TOKEN",
+    "GRAFANA_ADMIN_PASSWORD",
+    "MLFLOW_ADMIN_PASSWORD",
+    "MLFLOW_FLASK_SECRET_KEY",
+]
 
 
 def _container(objs: list[dict], suffix: str) -> dict:
@@ -47,17 +54,20 @@ def test_every_part_of_the_platform_is_a_service() -> None:
 
 
 def test_same_image_and_commands_as_the_chart(render) -> None:
-    # compose runs MLflow without its basic-auth app (one host, loopback ports): compare with that
-    objs = render("default", "--set", "mlflow.auth.enabled=false")
+    objs = render("default")  # MLflow with its basic-auth app, in both
     for service, suffix in (("api", "-api"), ("consumer", "-consumer"), ("ui", "-ui")):
         assert SERVICES[service]["command"] == _container(objs, suffix)["args"], service
         assert SERVICES[service]["image"] == SERVICES["train"]["image"]
     mlflow = _container(objs, "-mlflow")
-    assert SERVICES["mlflow"]["entrypoint"] == mlflow["command"]
-    shared = [a for a in mlflow["args"] if not a.startswith(("--allowed-hosts", "--backend-store-uri", "--workers"))]
+    # the same start script ($$ is compose's escape of a literal $)
+    assert [a.replace("$$", "$") for a in SERVICES["mlflow"]["entrypoint"]] == mlflow["command"]
+    shared = [a for a in mlflow["args"] if not a.startswith(("--allowed-hosts", "--workers"))]
     assert shared == [a for a in SERVICES["mlflow"]["command"] if a in shared]
+    assert len(shared) == len(SERVICES["mlflow"]["command"]) - 2
+    chart_mlflow_env = {e["name"] for e in mlflow["env"]}
+    assert chart_mlflow_env == set(SERVICES["mlflow"]["environment"])
     # compose's api serves one host without a keys file (see compose.yaml)
-    unshared = {"CLICKHOUSE_PASSWORD", "MOVIERECS_API_KEYS_FILE"}
+    unshared = {"MOVIERECS_API_KEYS_FILE"}
     chart_env = {e["name"] for e in _container(objs, "-api")["env"]} - unshared
     missing = chart_env - set(SERVICES["api"]["environment"])
     assert not missing, f"the chart's api gets {missing}, compose does not"
