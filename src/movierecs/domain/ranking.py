@@ -79,8 +79,10 @@ def _top_k_by_sample(scores: np.ndarray, k: int, exclude: np.ndarray | None) -> 
     if not np.isfinite(threshold):
         return None
     cand = np.flatnonzero(scores >= threshold)
-    if exclude is not None and n_excluded:
-        cand = cand[~np.isin(cand, exclude)]
+    if exclude is not None and n_excluded:  # sorted lookup: np.isin re-sorts both sides every call
+        ex = np.sort(exclude)
+        pos = np.minimum(np.searchsorted(ex, cand), len(ex) - 1)
+        cand = cand[ex[pos] != cand]
     if len(cand) < k:
         return None
     values = scores[cand].astype(np.float64)
