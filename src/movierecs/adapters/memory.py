@@ -31,7 +31,9 @@ class MemoryEventBus:
     starts at the first event published at or after ``since``, whatever time the event itself says.
     """
 
-    def __init__(self, max_events: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, max_events: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+        # the log only has to outlive its readers' lag (the replica's tail and the embedded sink
+        # read it as it grows): 1M events held ~0.8 GB of Event objects in the API process
         self._log: list[Event | Forget] = []
         self._published: list[float] = []  # unix seconds, parallel to _log (non-decreasing)
         self._max = max_events

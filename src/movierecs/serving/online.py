@@ -80,10 +80,12 @@ class OnlineState:
     """Per-viewer recent events; bounded in viewers (LRU), titles per viewer and remembered ids."""
 
     def __init__(
-        self, max_users: int = 200_000, max_event_ids: int = 1_000_000, max_events_per_user: int = 500
+        self, max_users: int = 200_000, max_event_ids: int = 200_000, max_events_per_user: int = 500
     ) -> None:
         self._viewers: OrderedDict[int, _Viewer] = OrderedDict()
-        self._seen_ids: OrderedDict[str, None] = OrderedDict()
+        # ids of recently applied events: a duplicate (the API's own write-through, then the bus tail)
+        # arrives within seconds, so a window of recent ids is enough
+        self._seen_ids: OrderedDict[int, None] = OrderedDict()
         self._max_users, self._max_ids, self._max_items = max_users, max_event_ids, max_events_per_user
         self.stored = StoredViewers()
         self.evicted = 0
@@ -93,7 +95,7 @@ class OnlineState:
     # ---- changes -------------------------------------------------------------------------------
     def apply(self, event: Event, watermark: datetime | None) -> bool:
         """Record an event; False if it was already applied or is older than the watermark."""
-        key = str(event.event_id)
+        key = event.event_id.int  # an int, not a 36-character string: a third of the memory
         if key in self._seen_ids or (watermark is not None and event.ts <= watermark):
             return False
         self._seen_ids[key] = None
