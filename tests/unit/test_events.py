@@ -149,7 +149,9 @@ def test_decode_request_treats_null_ids_and_times_as_absent() -> None:
     assert event.ts.year >= 2026
 
 
-@pytest.mark.parametrize("field", ['"user_id": true', '"user_id": "1"', '"value": false', '"user_id": 9007199254740992'])
+@pytest.mark.parametrize(
+    "field", ['"user_id": true', '"user_id": "1"', '"value": false', '"user_id": 9007199254740992']
+)
 def test_decode_request_is_strict_about_json_types_and_the_id_range(field: str) -> None:
     body = '{"user_id": 1, "item_id": 2, "type": "rating", "value": 4, ' + field + "}"
     with pytest.raises(InvalidEventsError):

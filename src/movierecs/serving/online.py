@@ -79,9 +79,7 @@ class _Viewer:
 class OnlineState:
     """Per-viewer recent events; bounded in viewers (LRU), titles per viewer and remembered ids."""
 
-    def __init__(
-        self, max_users: int = 200_000, max_event_ids: int = 200_000, max_events_per_user: int = 500
-    ) -> None:
+    def __init__(self, max_users: int = 200_000, max_event_ids: int = 200_000, max_events_per_user: int = 500) -> None:
         self._viewers: OrderedDict[int, _Viewer] = OrderedDict()
         # ids of recently applied events: a duplicate (the API's own write-through, then the bus tail)
         # arrives within seconds, so a window of recent ids is enough

@@ -6,13 +6,15 @@ are decoded by the one event codec, :func:`movierecs.events.decode`.
 Examples
 --------
 >>> from types import SimpleNamespace as Rec
->>> batch = [Rec(topic="t", partition=0, offset=7, value=b'{"user_id": 1, "item_id": 2, "type": "like"}'),
-...          Rec(topic="t", partition=0, offset=8, value=b"{oops")]
+>>> batch = [Rec(topic="t", partition=0, offset=7, key=b"1", timestamp=0,
+...              value=b'{"user_id": 1, "item_id": 2, "type": "like"}'),
+...          Rec(topic="t", partition=0, offset=8, key=b"1", timestamp=0, value=b"{oops"),
+...          Rec(topic="t", partition=0, offset=9, key=b"5", timestamp=0, value=None)]  # a tombstone
 >>> split = split_batch(batch)
->>> len(split.events), [r.reason.value for _, r in split.rejected]
-(1, ['bad_json'])
+>>> len(split.events), [r.reason.value for _, r in split.rejected], split.forgotten
+(1, ['bad_json'], [(5, 0)])
 >>> next_offsets(batch)
-{('t', 0): 9}
+{('t', 0): 10}
 """
 
 from __future__ import annotations
