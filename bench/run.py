@@ -42,7 +42,7 @@ SIZES = {
         "ingest": ["--events", "500000", "--publish-events", "100000"],
     },
 }
-ALL = ("models", "serve", "memory", "replicas", "store", "rehearsal", "ingest", "train", "quality")
+ALL = ("models", "serve", "memory", "replicas", "store", "rehearsal", "ingest", "train", "quality", "selection")
 
 
 def step(title: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
@@ -139,6 +139,9 @@ def main() -> None:
                 [PY, "-m", "movierecs.cli", "evaluate", "--dataset", "ml-100k", "--split", split, "--weightings"],
                 qenv,
             )
+    if "selection" in only:
+        data = os.environ.get("MOVIERECS_DATA_DIR") or str(ROOT.parent / "shared" / "data")
+        step("selection", [PY, "bench/selection.py", "--scale", args.scale, "--data-dir", data, *js("selection")])
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ positive  1 if r >= threshold else 0 (kept: seen, no preference)      only likes
 
 An explicit ``dislike`` gets ``negative_weight`` in every scheme. Per (user, item) the latest
 interaction wins (a dislike after a like overrides it). ``movierecs
-evaluate --weightings`` compares the schemes on a temporal split; the default is the winner on
-ml-100k (see docs/BENCHMARKS.md).
+evaluate --weightings`` compares the schemes on a temporal split; the default (``rating``, with
+iALS alpha 0.25) is the one ``bench/selection.py`` picks on a validation split of ml-100k (see
+docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ class Weighting(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: Literal["binary", "rating", "centered", "positive"] = "binary"
+    scheme: Literal["binary", "rating", "centered", "positive"] = "rating"
     threshold: float = Field(default=3.5, ge=0.0, le=5.0)
     # iALS reads |alpha * w| as confidence that the preference is 0; at |c| <= 1 that equals "unseen",
-    # so a dislike needs |w| > 1 to push the title (and titles like it) away.
-    negative_weight: float = Field(default=-4.0, le=0.0, description="dislikes; centered: below-threshold ratings too")
+    # so a dislike needs |alpha * w| > 1 to push the title (and titles like it) away: -16 at the
+    # default alpha 0.25 is a confidence of 4 (what -4 was at alpha 1).
+    negative_weight: float = Field(default=-16.0, le=0.0, description="dislikes; centered: below-threshold ratings too")
 
 
 def rating_equivalent(types: pd.Series, values: pd.Series) -> np.ndarray:

@@ -16,13 +16,14 @@ from movierecs.models.trainset import TrainingSet
 
 
 class IALSConfig(BaseModel):
-    """iALS hyper-parameters (defaults: the best of a grid on ml-100k, see docs/BENCHMARKS.md)."""
+    """iALS hyper-parameters (defaults: chosen on a validation split of ml-100k by ``bench/selection.py``;
+    see docs/BENCHMARKS.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     factors: int = Field(default=64, ge=1, le=1024)
     regularization: float = Field(default=10.0, ge=0.0)
-    alpha: float = Field(default=1.0, gt=0.0, description="confidence = alpha * weight")
+    alpha: float = Field(default=0.25, gt=0.0, description="confidence = alpha * weight")
     iterations: int = Field(default=15, ge=1, le=500)
     seed: int = 42
     num_threads: int = Field(default=1, ge=0, description="0 = all cores")

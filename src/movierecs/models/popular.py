@@ -23,6 +23,8 @@ class PopularConfig(BaseModel):
     trending_weight: float = Field(
         default=0.0, ge=0.0, le=1.0, description="share of the trending score in the global list"
     )
+    # validation (bench/selection.py) prefers trending_weight 1 with a 14-day half-life for cold viewers;
+    # the weight stays 0 for now because the promotion gate's baseline is this very list (#13)
     half_life_days: float = Field(default=14.0, gt=0.0, description="trending: decay half-life")
     segments: bool = Field(default=True, description="use demographic segments when a profile is known")
     shrinkage: float = Field(default=20.0, ge=0.0, description="segment scores shrink to global by this")
