@@ -167,9 +167,6 @@ def decode(value: bytes | None) -> Event | Rejection:
         return Rejection(RejectReason.schema, f"invalid event: ts: {exc}"[:MAX_ERROR_CHARS])
 
 
-_EVENT_FIELDS = frozenset(Event.model_fields)
-
-
 def decode_request(
     body: bytes, max_batch: int = MAX_BATCH, now: datetime | None = None, max_future: timedelta | None = None
 ) -> list[Event]:

@@ -10,7 +10,6 @@ docs/screenshots/mlflow_run.png; otherwise the screenshot goes to a temporary fo
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import socket
@@ -24,14 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, MAX_SCREENSHOT_BYTES, save_screenshot
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync",
-]  # fmt: skip
 SCREENSHOT = REPO / "docs" / "screenshots" / "mlflow_run.png"
-MAX_SCREENSHOT_BYTES = 300_000
 EXPERIMENT = "movierecs-ui-check"
 CHART_WIDTH_PX = 600  # plots.py draws 6 in at 100 dpi
 
@@ -127,18 +122,6 @@ def logged_run(mlflow_uri: str, ml100k_dir: Path) -> LoggedRun:
     experiment = registry.client.get_experiment_by_name(EXPERIMENT)
     assert experiment is not None
     return LoggedRun(mlflow_uri, str(experiment.experiment_id), logged.run_id, outcome.dataset.digest)
-
-
-def save_screenshot(png: bytes, path: Path) -> None:
-    """Write ``png``; re-encode with a 256-colour palette if it is over the docs budget."""
-    if len(png) > MAX_SCREENSHOT_BYTES:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256).save(buf, "PNG", optimize=True)
-        png = buf.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
 
 
 def _chart_shown(page: object, name: str) -> None:

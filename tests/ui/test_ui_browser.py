@@ -7,7 +7,6 @@ liked card gone); MOVIERECS_UPDATE_SCREENSHOT=1 saves docs/screenshots/ui.png fo
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from collections.abc import Iterator
@@ -17,15 +16,10 @@ import httpx
 import pytest
 from ui_helpers import free_port, stop
 
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, MAX_SCREENSHOT_BYTES, save_screenshot
 from movierecs.ui.launch import run_ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync",
-]  # fmt: skip
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ui.png"
-MAX_SCREENSHOT_BYTES = 300_000
 VIEWER = 10
 
 pytestmark = [
@@ -64,18 +58,6 @@ def ui_url(api_url: str) -> Iterator[str]:
         yield url
     finally:
         stop(proc)
-
-
-def save_screenshot(png: bytes, path: Path) -> None:
-    """Write ``png``; re-encode with a 256-colour palette if it is over the README budget."""
-    if len(png) > MAX_SCREENSHOT_BYTES:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256).save(buf, "PNG", optimize=True)
-        png = buf.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
 
 
 def test_like_in_browser_changes_feed(ui_url: str, tmp_path: Path) -> None:

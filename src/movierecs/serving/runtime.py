@@ -27,12 +27,11 @@ from movierecs.serving.live import LiveModels
 from movierecs.serving.metrics import ApiMetrics
 from movierecs.serving.online import OnlineState
 from movierecs.serving.profiles import Profiles
-from movierecs.serving.stored import StoredEvents
+from movierecs.serving.stored import EPOCH, StoredEvents
 from movierecs.serving.titles import Titles
 from movierecs.settings import Settings
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 SINK_STOP_S = 15.0  # how long stop() waits for the sink to write the batch in hand
 
 

@@ -101,9 +101,6 @@ class KeyRing:
     def has_admin(self) -> bool:
         return any("admin" in k.scopes for k in self._by_hash.values())
 
-    def __len__(self) -> int:
-        return len(self._by_hash)
-
 
 def required_scope(method: str, path: str) -> str | None:
     """The scope a request needs; None for the open routes.

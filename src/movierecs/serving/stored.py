@@ -63,7 +63,6 @@ class StoredEvents:
         self.timeout_s, self.cooldown_s = timeout_s, cooldown_s
         self._slots = asyncio.Semaphore(max_concurrent)
         self._failed_at = -1e9
-        self.indexed = False
 
     async def load_index(self, timeout_s: float = 10.0) -> bool:
         """Read which viewers have events since the watermark; False (logged) when the store fails
@@ -89,7 +88,6 @@ class StoredEvents:
         for user_id in forgotten.tolist():
             self.on_forgotten(user_id)
         self.online.stored.everyone = False
-        self.indexed = True
         log.info("viewers with events since the watermark: %d (read in %.3fs)", len(ids), time.perf_counter() - started)
         return True
 
